@@ -1,0 +1,1 @@
+"""Small, explicit PyTorch transformers whose every intermediate can be captured by name."""

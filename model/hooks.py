@@ -1,0 +1,79 @@
+"""Named capture points and per-call activation caching.
+
+Every intermediate the model computes passes through a `HookPoint`, an identity module that knows its
+TransformerLens-style name. `run_with_cache` turns capture on for one call only: the cache lives in a
+`contextvars.ContextVar`, so two threads (two HTTP requests) tracing the same model at the same time each
+get their own activations, and nothing is ever stored on the modules.
+"""
+from __future__ import annotations
+
+import contextvars
+import fnmatch
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator
+
+import torch
+from torch import nn
+
+# The cache of the call in progress in this thread/task, or None when nothing is being captured.
+_ACTIVE: contextvars.ContextVar["_Capture | None"] = contextvars.ContextVar("xray_capture", default=None)
+
+
+class _Capture:
+    def __init__(self, wanted: Callable[[str], bool]):
+        self.wanted = wanted
+        self.store: dict[str, torch.Tensor] = {}
+
+
+class HookPoint(nn.Module):
+    """Identity module. When a capture is active and wants this name, the tensor is recorded (detached)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.name = ""  # filled in by `assign_hook_names` once the model tree is built
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        capture = _ACTIVE.get()
+        if capture is not None and capture.wanted(self.name):
+            capture.store[self.name] = x.detach()
+        return x
+
+
+def assign_hook_names(root: nn.Module, rename: Callable[[str], str] = lambda s: s) -> list[str]:
+    """Give every HookPoint under `root` its dotted module path (optionally rewritten); return the names in
+    forward order."""
+    names = []
+    for path, module in root.named_modules():
+        if isinstance(module, HookPoint):
+            module.name = rename(path)
+            names.append(module.name)
+    return names
+
+
+def name_filter(names: Iterable[str] | str | Callable[[str], bool] | None) -> Callable[[str], bool]:
+    """None → everything; a callable → itself; a glob or list of globs (fnmatch: `*`, `?`, `[...]`)."""
+    if names is None:
+        return lambda _n: True
+    if callable(names):
+        return names
+    patterns = [names] if isinstance(names, str) else list(names)
+    exact = {p for p in patterns if not any(c in p for c in "*?[")}
+    globs = [p for p in patterns if p not in exact]
+    return lambda n: n in exact or any(fnmatch.fnmatchcase(n, g) for g in globs)
+
+
+@contextmanager
+def capturing(names=None) -> Iterator[dict[str, torch.Tensor]]:
+    """Capture activations of every forward pass run inside the `with` block (in this context only)."""
+    capture = _Capture(name_filter(names))
+    token = _ACTIVE.set(capture)
+    try:
+        yield capture.store
+    finally:
+        _ACTIVE.reset(token)
+
+
+def is_capturing(name: str) -> bool:
+    """True when the call in progress wants `name` (lets the model skip work done only for display)."""
+    capture = _ACTIVE.get()
+    return capture is not None and capture.wanted(name)

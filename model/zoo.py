@@ -1,0 +1,86 @@
+"""The shipped checkpoints: `checkpoints/<id>.safetensors` (weights) + `checkpoints/<id>.json` (config,
+vocabulary, description, training record). Weights are only ever read with safetensors (no pickle)."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .config import ModelConfig
+from .tokenizer import WordTokenizer
+from .transformer import EncoderDecoder, Transformer, build_model
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+DEFAULT_MODEL = "tiny-gpt"
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+@dataclass
+class LoadedModel:
+    id: str
+    model: Transformer
+    tokenizer: WordTokenizer
+    meta: dict = field(default_factory=dict)  # description, training record, metrics (the json beside the weights)
+
+    @property
+    def cfg(self) -> ModelConfig:
+        return self.model.cfg
+
+    @property
+    def is_encoder_decoder(self) -> bool:
+        return isinstance(self.model, EncoderDecoder)
+
+    @property
+    def description(self) -> str:
+        return self.meta.get("description", "")
+
+    def encode(self, text: str) -> list[int]:
+        """Decoder-only: <bos> + words (the model predicts what follows). Encoder-decoder source: words + <eos>."""
+        if self.is_encoder_decoder:
+            return self.tokenizer.encode(text, eos=True)
+        return self.tokenizer.encode(text, bos=True)
+
+    def encode_target(self, text: str) -> list[int]:
+        """Encoder-decoder decoder input: <bos> + the target words written so far."""
+        return self.tokenizer.encode(text, bos=True)
+
+
+def checkpoint_paths(model_id: str, directory: Path = CHECKPOINT_DIR) -> tuple[Path, Path]:
+    if not _ID.match(model_id):
+        raise KeyError(model_id)
+    return directory / f"{model_id}.safetensors", directory / f"{model_id}.json"
+
+
+def available(directory: Path = CHECKPOINT_DIR) -> list[str]:
+    """Ids of the shipped models, the default first."""
+    ids = sorted(p.stem for p in directory.glob("*.json") if p.with_suffix(".safetensors").exists())
+    return sorted(ids, key=lambda i: (i != DEFAULT_MODEL, i))
+
+
+def save(loaded: LoadedModel, directory: Path = CHECKPOINT_DIR) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    weights, meta_path = checkpoint_paths(loaded.id, directory)
+    state = {k: v.detach().contiguous() for k, v in loaded.model.state_dict().items()}
+    save_file(state, str(weights))
+    meta = dict(loaded.meta, id=loaded.id, config=loaded.cfg.to_dict(), vocab=loaded.tokenizer.vocab)
+    meta_path.write_text(json.dumps(meta, indent=1) + "\n")
+
+
+def load(model_id: str, directory: Path = CHECKPOINT_DIR) -> LoadedModel:
+    weights, meta_path = checkpoint_paths(model_id, directory)
+    if not meta_path.exists() or not weights.exists():
+        raise KeyError(model_id)
+    meta = json.loads(meta_path.read_text())
+    cfg = ModelConfig.from_dict(meta["config"])
+    model = build_model(cfg)
+    model.load_state_dict(load_file(str(weights)), strict=True)
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    tokenizer = WordTokenizer(meta["vocab"])
+    meta = {k: v for k, v in meta.items() if k not in ("config", "vocab", "id")}
+    return LoadedModel(model_id, model, tokenizer, meta)
