@@ -1,0 +1,43 @@
+"""Application factory. `uvicorn app.main:app` serves the default model zoo on http://127.0.0.1:8000."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import torch
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from model import zoo
+
+from .config import Settings, get_settings
+from .routers import pages
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_models(settings: Settings) -> dict[str, zoo.LoadedModel]:
+    ids = list(settings.models) or zoo.available(settings.checkpoint_dir)
+    return {i: zoo.load(i, settings.checkpoint_dir) for i in ids}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        torch.set_num_threads(settings.torch_threads)
+        app.state.models = load_models(settings)
+        yield
+
+    app = FastAPI(title="Transformer X-Ray", version="1.0.0", lifespan=lifespan,
+                  description="Every intermediate of a small trained transformer's forward pass, as JSON.")
+    app.state.settings = settings
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.include_router(pages.router)  # before the mount, so /static/vendor/plotly.min.js is routed
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    return app
+
+
+app = create_app()

@@ -1,0 +1,40 @@
+"""HTML pages. Each page is a Jinja2 template that loads one ES module from static/js; the module fetches
+everything it draws from the JSON API, so a page never shows a number the API would not give."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+templates = Jinja2Templates(directory=ROOT / "templates")
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+router = APIRouter(include_in_schema=False)
+
+# (path, template, title, nav label) — the nav bar in base.html is built from this list.
+PAGES: list[tuple[str, str, str, str]] = []
+
+
+def page(path: str, template: str, title: str, nav: str | None = None):
+    """Register a page: GET `path` renders `template` with the models list and the nav."""
+    PAGES.append((path, template, title, nav or ""))
+
+    @router.get(path, response_class=HTMLResponse, name=template.removesuffix(".html"))
+    def _render(request: Request):
+        models = request.app.state.models
+        return templates.TemplateResponse(request, template, {
+            "title": title, "pages": [p for p in PAGES if p[3]], "path": path,
+            "models": [{"id": m.id, "arch": m.cfg.arch, "description": m.description} for m in models.values()],
+            "default_model": request.app.state.settings.default_model,
+        })
+    return _render
+
+
+@router.get("/static/vendor/plotly.min.js")
+def plotly_js():
+    """Plotly served from the installed plotly package (no CDN)."""
+    return FileResponse(PLOTLY_JS, media_type="text/javascript")
