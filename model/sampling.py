@@ -74,7 +74,9 @@ class Step:
 
 
 def top_candidates(logits: torch.Tensor, filtered: Filtered, vocab: list[str], n: int) -> list[dict]:
+    """The `n` most probable tokens that survived the filters (tokens a filter removed are never candidates)."""
     order = torch.sort(filtered.probs, descending=True, stable=True).indices[:n]
+    order = order[filtered.probs[order] > 0]
     return [{"token": vocab[i], "id": int(i), "logit": float(logits[i]), "prob": float(filtered.probs[i])}
             for i in order.tolist()]
 
