@@ -13,6 +13,7 @@ from model import zoo
 
 from .config import Settings, get_settings
 from .routers import pages
+from .routers import inspect as inspect_routes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Every intermediate of a small trained transformer's forward pass, as JSON.")
     app.state.settings = settings
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.include_router(inspect_routes.router)
     app.include_router(pages.router)  # before the mount, so /static/vendor/plotly.min.js is routed
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     return app

@@ -1,0 +1,236 @@
+"""Read-outs for the component pages: logit lens, residual norms, FFN sparsity, activation curve, position
+table, shuffled-words check, attention under a chosen mask, and single weights. Everything is computed from
+the loaded model's weights or one forward pass (model/inspect.py)."""
+from __future__ import annotations
+
+import math
+import re
+
+import torch
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+
+from app.deps import get_models
+from app.schemas_inspect import (CurveOut, FfnIn, FfnOut, LensIn, LensOut, MaskIn, MaskOut, NormsOut, PositionsOut,
+                                 ShuffleIn, ShuffleOut, TextIn, WeightOut)
+from model import inspect as ins
+from model.layers import build_mask
+from model.transformer import run_with_cache
+from model.zoo import LoadedModel
+
+router = APIRouter(prefix="/api/v1", tags=["inspect"])
+MAX_WEIGHT_VALUES = 200_000
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(e: ApiError) -> JSONResponse:
+    return JSONResponse({"error": {"code": e.code, "message": e.message}}, status_code=e.status)
+
+
+def _handled(fn):
+    """Turn ApiError / ValueError raised while serving into a 4xx body in the API's error format."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*a, **kw):
+        try:
+            with torch.inference_mode():
+                return fn(*a, **kw)
+        except ApiError as e:
+            return error_response(e)
+        except ValueError as e:
+            return error_response(ApiError(422, "invalid_input", str(e)))
+    return wrapper
+
+
+def _model(models: dict[str, LoadedModel], model_id: str) -> LoadedModel:
+    if model_id not in models:
+        raise ApiError(404, "unknown_model", f"unknown model {model_id!r}; available: {', '.join(models)}")
+    return models[model_id]
+
+
+def _ids(loaded: LoadedModel, text: str, what: str, encode) -> torch.Tensor:
+    if not text or not text.strip():
+        raise ApiError(422, "empty_text", f"the {what} is empty; type a few words")
+    ids = encode(text)
+    if len(ids) > loaded.cfg.n_ctx:
+        raise ApiError(422, "text_too_long",
+                       f"the {what} has {len(ids)} tokens; this model reads at most {loaded.cfg.n_ctx}")
+    return torch.tensor(ids)
+
+
+def _run(loaded: LoadedModel, body: TextIn, names=None, mask=None):
+    """Tokenize, run one forward pass with capture; return (source ids, target ids or None, cache)."""
+    src = _ids(loaded, body.text, "text", loaded.encode)
+    tgt = None
+    if loaded.is_encoder_decoder:
+        tgt = torch.tensor(loaded.encode_target(body.target or ""))
+        if len(tgt) > loaded.cfg.n_ctx:
+            raise ApiError(422, "text_too_long", f"the target has {len(tgt)} tokens; limit {loaded.cfg.n_ctx}")
+    _, cache = run_with_cache(loaded.model, src, tgt, names=names, mask=mask)
+    return src, tgt, cache
+
+
+def _words(loaded: LoadedModel, ids) -> list[str]:
+    return loaded.tokenizer.decode(ids.tolist() if hasattr(ids, "tolist") else ids)
+
+
+def _tokens_of(loaded: LoadedModel, stack: str, src, tgt) -> list[str]:
+    return _words(loaded, src if stack in ("blocks", "encoder") else tgt)
+
+
+def _json(t: torch.Tensor, digits: int = 5):
+    """Nested lists with -inf as null and values rounded."""
+    def conv(x):
+        if isinstance(x, list):
+            return [conv(v) for v in x]
+        return None if math.isinf(x) or math.isnan(x) else round(x, digits)
+    return conv(t.float().tolist())
+
+
+def _cand(loaded: LoadedModel, i: int, p: float) -> dict:
+    return {"token": loaded.tokenizer.vocab[i], "id": i, "prob": p}
+
+
+@router.post("/logit-lens", response_model=LensOut)
+@_handled
+def logit_lens(body: LensIn, models=Depends(get_models)):
+    """Each residual state (entering block 0, then leaving each block) put through the final norm and the
+    unembedding, as if it were the last: the k most probable words per token. Encoder-decoder: decoder only."""
+    loaded = _model(models, body.model)
+    src, tgt, cache = _run(loaded, body, names=ins.lens_points(loaded.model))
+    lens = ins.logit_lens(loaded.model, cache, body.k)
+    rows = [{"point": pt, "top": [[_cand(loaded, i, p) for i, p in cell] for cell in top]}
+            for pt, top in zip(lens["points"], lens["top"])]
+    tokens = _words(loaded, tgt if tgt is not None else src)
+    return {"model": loaded.id, "tokens": tokens, "rows": rows}
+
+
+@router.post("/residual-norms", response_model=NormsOut)
+@_handled
+def residual_norms(body: TextIn, models=Depends(get_models)):
+    """L2 norm per token of the residual stream entering and leaving each block and of what attention
+    (and cross-attention) and the FFN wrote into it."""
+    loaded = _model(models, body.model)
+    src, tgt, cache = _run(loaded, body, names=["*hook_resid_pre", "*hook_resid_post", "*attn_out", "*hook_mlp_out"])
+    stacks = [{"stack": s, "tokens": _tokens_of(loaded, s, src, tgt),
+               "layers": ins.residual_norms(loaded.model, cache, s)} for s in ins.stacks(loaded.model)]
+    return {"model": loaded.id, "stacks": stacks}
+
+
+@router.post("/ffn-stats", response_model=FfnOut)
+@_handled
+def ffn_stats(body: FfnIn, models=Depends(get_models)):
+    """Fraction of FFN hidden units whose activation is near zero, per token and per layer."""
+    loaded = _model(models, body.model)
+    if not loaded.cfg.mlp:
+        raise ApiError(422, "no_ffn", f"{loaded.id} has no feed-forward sublayer")
+    src, tgt, cache = _run(loaded, body, names="*mlp.hook_post")
+    out = []
+    for s in ins.stacks(loaded.model):
+        layers = []
+        for l in range(loaded.cfg.n_layers):
+            name = f"{s}.{l}.mlp.hook_post"
+            layers.append({"name": name, **ins.ffn_sparsity(cache[name], body.threshold)})
+        out.append({"stack": s, "tokens": _tokens_of(loaded, s, src, tgt), "layers": layers})
+    return {"model": loaded.id, "act_fn": loaded.cfg.act_fn, "threshold": body.threshold, "stacks": out}
+
+
+@router.get("/models/{model_id}/activation-fn", response_model=CurveOut)
+@_handled
+def activation_fn(model_id: str, lo: float = Query(-4.0, ge=-100, le=100), hi: float = Query(4.0, ge=-100, le=100),
+                  n: int = Query(161, ge=2, le=2001), models=Depends(get_models)):
+    """The FFN's non-linearity evaluated on a grid (the function the model's MLP applies)."""
+    loaded = _model(models, model_id)
+    if not lo < hi:
+        raise ApiError(422, "invalid_range", f"lo must be below hi (got lo={lo}, hi={hi})")
+    return {"model": loaded.id, **ins.activation_curve(loaded.cfg.act_fn, lo, hi, n)}
+
+
+@router.get("/models/{model_id}/positions", response_model=PositionsOut)
+@_handled
+def positions(model_id: str, n: int = Query(32, ge=1, le=4096), models=Depends(get_models)):
+    """The first n rows of the position table the model adds to its token embeddings, and the cosine
+    similarity between every pair of positions."""
+    loaded = _model(models, model_id)
+    return {"model": loaded.id, **ins.position_table(loaded.model, min(n, loaded.cfg.n_ctx))}
+
+
+@router.post("/shuffle", response_model=ShuffleOut)
+@_handled
+def shuffle(body: ShuffleIn, models=Depends(get_models)):
+    """Shuffle the words between the first and the last token and compare the model's next-word prediction
+    at the last position before and after. Decoder-only models. Without positions and without a mask the
+    model cannot tell the orders apart; a causal mask still lets order leak in (each position sees a prefix)."""
+    loaded = _model(models, body.model)
+    if loaded.is_encoder_decoder:
+        raise ApiError(422, "decoder_only", "the shuffle check runs on decoder-only models")
+    ids = _ids(loaded, body.text, "text", loaded.encode).tolist()
+    shuffled = ins.shuffled_words(ids, body.seed)
+    mask = body.mask or loaded.cfg.self_attn_mask
+    probs = [run_with_cache(loaded.model, torch.tensor(x), names=[], mask=mask)[0][-1].softmax(-1)
+             for x in (ids, shuffled)]
+    top = [[_cand(loaded, int(i), float(p[i])) for i in p.topk(5).indices] for p in probs]
+    return {"model": loaded.id, "pos_embed": loaded.cfg.pos_embed, "mask": mask, "tokens": _words(loaded, ids),
+            "shuffled_tokens": _words(loaded, shuffled), "top": top[0], "top_shuffled": top[1],
+            "max_abs_diff": float((probs[0] - probs[1]).abs().max())}
+
+
+@router.post("/masked-attention", response_model=MaskOut)
+@_handled
+def masked_attention(body: MaskIn, models=Depends(get_models)):
+    """Self-attention of one layer re-run with a chosen mask (causal, padding or none): the allowed
+    query/key matrix, the masked scores and the pattern. Encoder-decoder: the decoder's self-attention."""
+    loaded = _model(models, body.model)
+    if body.layer >= loaded.cfg.n_layers:
+        raise ApiError(422, "unknown_layer", f"layer must be 0..{loaded.cfg.n_layers - 1}, got {body.layer}")
+    prefix = "decoder" if loaded.is_encoder_decoder else "blocks"
+    name = f"{prefix}.{body.layer}.attn"
+    src, tgt, cache = _run(loaded, body, names=[f"{name}.hook_attn_scores", f"{name}.hook_pattern"],
+                           mask=body.mask)
+    keys = tgt if tgt is not None else src
+    allowed = build_mask(body.mask, len(keys), keys[None], loaded.cfg.pad_id)
+    allowed = torch.ones(len(keys), len(keys), dtype=torch.bool) if allowed is None else allowed[0, 0]
+    return {"model": loaded.id, "mask": body.mask, "layer_name": name, "tokens": _words(loaded, keys),
+            "allowed": allowed.tolist(), "attn_scores": _json(cache[f"{name}.hook_attn_scores"]),
+            "pattern": _json(cache[f"{name}.hook_pattern"])}
+
+
+def weight_name(path: str) -> str:
+    """State-dict path -> the name used with activations: stack.blocks.0.ln1.w -> blocks.0.ln1.w,
+    encoder.blocks.1.attn.W_Q -> encoder.1.attn.W_Q."""
+    return re.sub(r"^(encoder|decoder)\.blocks\.", r"\1.", path.removeprefix("stack."))
+
+
+def named_weights(loaded: LoadedModel) -> dict[str, torch.Tensor]:
+    """Every parameter and buffer (the fixed sinusoidal position table is a buffer) under its public name."""
+    out = {weight_name(n): p for n, p in loaded.model.named_parameters()}
+    out.update({weight_name(n): b for n, b in loaded.model.named_buffers()})
+    return out
+
+
+@router.get("/models/{model_id}/weights")
+@_handled
+def list_weights(model_id: str, models=Depends(get_models)) -> dict:
+    """Names and shapes of every parameter and buffer of the model."""
+    loaded = _model(models, model_id)
+    return {"model": loaded.id, "weights": [{"name": n, "shape": list(t.shape)} for n, t in named_weights(loaded).items()]}
+
+
+@router.get("/models/{model_id}/weights/{name}", response_model=WeightOut)
+@_handled
+def weight(model_id: str, name: str, models=Depends(get_models)):
+    """One parameter or buffer, e.g. pos_embed.W_pos, blocks.0.ln1.w (γ), blocks.0.ln1.b (β)."""
+    loaded = _model(models, model_id)
+    weights = named_weights(loaded)
+    if name not in weights:
+        raise ApiError(404, "unknown_weight", f"{loaded.id} has no weight {name!r}; list them at "
+                                              f"/api/v1/models/{loaded.id}/weights")
+    t = weights[name]
+    if t.numel() > MAX_WEIGHT_VALUES:
+        raise ApiError(422, "too_large", f"{name} has {t.numel()} values; at most {MAX_WEIGHT_VALUES} are served")
+    return {"model": loaded.id, "name": name, "shape": list(t.shape), "data": _json(t, 6)}
