@@ -1,0 +1,71 @@
+// /components/masking: the same layer re-run under each mask (POST /api/v1/masked-attention): which
+// query/key pairs are allowed, and the attention pattern that results.
+import { getJSON, postJSON } from './api.js';
+import { heatmap } from './heatmap.js';
+
+const $ = (id) => document.getElementById(id);
+const boot = JSON.parse($('xray-models').textContent);
+const MASKS = [
+  ['causal', 'Causal: each position sees itself and earlier positions (decoders, text generation).'],
+  ['padding', 'Padding: every position sees every real token; <pad> tokens are hidden (encoders, batches of unequal length).'],
+  ['none', 'None: every position sees every position.'],
+];
+let info = null;
+
+async function loadInfo(id) {
+  info = await getJSON(`/api/v1/models/${encodeURIComponent(id)}`);
+  const n = info.config.n_layers;
+  const keepL = $('layer').value; const keepH = $('head').value;
+  $('layer').innerHTML = Array.from({ length: n }, (_, i) => `<option value="${i}">${info.arch === 'encoder_decoder' ? 'decoder' : 'blocks'}.${i}</option>`).join('');
+  $('head').innerHTML = Array.from({ length: info.config.n_heads }, (_, i) => `<option value="${i}">head ${i}</option>`).join('');
+  if (keepL && Number(keepL) < n) $('layer').value = keepL;
+  if (keepH && Number(keepH) < info.config.n_heads) $('head').value = keepH;
+  $('target-label').hidden = info.arch !== 'encoder_decoder';
+}
+
+async function run() {
+  $('error').textContent = '';
+  $('status').textContent = 'Running…';
+  try {
+    const id = $('model').value;
+    if (!info || info.id !== id) await loadInfo(id);
+    const h = Number($('head').value);
+    const body = { model: id, text: $('text').value, layer: Number($('layer').value) };
+    if (info.arch === 'encoder_decoder') body.target = $('target').value;
+    const outs = await Promise.all(MASKS.map(([mask]) => postJSON('/api/v1/masked-attention', { ...body, mask })));
+    const grid = $('mask-grid');
+    grid.innerHTML = '';
+    outs.forEach((out, i) => {
+      const own = out.mask === (info.arch === 'encoder_decoder' ? info.config.self_attn_mask : info.config.self_attn_mask);
+      const card = document.createElement('section');
+      card.className = 'card mask-row';
+      card.dataset.mask = out.mask;
+      card.innerHTML = `<h2>${out.mask}${own ? ' — the mask this model was trained with' : ''}</h2><p class="muted">${MASKS[i][1]}</p>
+        <div class="two-col"><div class="plot allowed"></div><div class="plot pattern"></div></div>`;
+      grid.appendChild(card);
+      const toks = out.tokens.map((t, j) => `${j}:${t}`);
+      heatmap(card.querySelector('.allowed'), { z: out.allowed.map((r) => r.map((v) => (v ? 1 : 0))), x: toks, y: toks,
+        title: 'allowed (1) / hidden (0)', xTitle: 'key', yTitle: 'query', zmin: 0, zmax: 1 });
+      heatmap(card.querySelector('.pattern'), { z: out.pattern[h], x: toks, y: toks, title: `${out.layer_name}.hook_pattern, head ${h}`,
+        xTitle: 'key', yTitle: 'query', zmin: 0, zmax: 1, showValues: toks.length <= 12 });
+    });
+    $('status').textContent = `${id}: ${outs[0].layer_name}, ${outs[0].tokens.length} tokens`;
+    document.body.dataset.ready = 'true';
+  } catch (e) {
+    $('status').textContent = '';
+    $('error').textContent = e.message;
+  }
+}
+
+function init() {
+  const params = new URLSearchParams(location.search);
+  $('model').innerHTML = boot.models.map((m) => `<option>${m.id}</option>`).join('');
+  $('model').value = params.get('model') || boot.default;
+  if (params.get('text')) $('text').value = params.get('text');
+  $('page-form').addEventListener('submit', (e) => { e.preventDefault(); run(); });
+  $('model').addEventListener('change', run);
+  $('layer').addEventListener('change', run);
+  $('head').addEventListener('change', run);
+  run();
+}
+init();

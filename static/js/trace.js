@@ -1,0 +1,298 @@
+// /trace: step through one forward pass. The list of steps is built from the model's own config and
+// activation names; every number drawn is an activation returned by POST /api/v1/trace.
+import { getJSON, postJSON } from './api.js';
+import { heatmap, bars } from './arch-plots.js';
+
+const $ = (id) => document.getElementById(id);
+const boot = JSON.parse($('xray-models').textContent);
+const params = new URLSearchParams(location.search);
+const state = { info: null, trace: null, steps: [], step: Number(params.get('step') || 0),
+  token: Number(params.get('token') || 0), head: Number(params.get('head') || 0) };
+
+// ---------------------------------------------------------------- the steps of the forward pass
+function lnSteps(p, ln, where) {
+  return [{ kind: 'ln', name: `${p}.${ln}.hook_normalized`, ln: `${p}.${ln}`, title: `Layer norm (${ln}) ${where}`,
+    text: (c) => `Each token's vector is shifted to mean 0 and scaled to variance 1 (mean and √(var+ε) of the chosen token: ${c.mean}, ${c.scale}), then multiplied by γ and shifted by β (${ln}.w, ${ln}.b).` }];
+}
+
+function attnSteps(p, kind, cfg) {
+  const a = `${p}.${kind}`;
+  const cross = kind === 'cross_attn';
+  const src = cross ? 'the encoder output (memory)' : 'the same normalized stream';
+  return [
+    { kind: 'qkv', name: `${a}.hook_q`, title: `${cross ? 'Cross-attention' : 'Self-attention'}: Q, K, V`,
+      text: () => `Three learned projections per head: queries from the stream, keys and values from ${src}; each head works in ${cfg.d_head} dimensions (d_model ${cfg.d_model} ÷ ${cfg.n_heads} heads).` },
+    { kind: 'attn', name: `${a}.hook_dot`, title: 'Scores q·k',
+      text: () => 'Dot product of every query with every key: how well each position matches what this position is looking for.' },
+    { kind: 'attn', name: `${a}.hook_scaled`, title: `Divide by √d_head = √${cfg.d_head}`,
+      text: () => `Scaling by 1/√${cfg.d_head} = ${(1 / Math.sqrt(cfg.d_head)).toFixed(4)} keeps the scores' spread independent of the head size, so the softmax does not saturate.` },
+    { kind: 'attn', name: `${a}.hook_attn_scores`, title: 'Mask',
+      text: () => cross ? 'Source padding is hidden (-∞, shown blank); every target position may read every real source word.'
+        : (cfg.arch === 'decoder' || p.startsWith('decoder')) && cfg.self_attn_mask === 'causal'
+          ? 'Causal mask: a position may not look at later positions; those scores become -∞ (blank cells).'
+          : `Mask "${p.startsWith('encoder') ? 'padding' : cfg.self_attn_mask}": hidden pairs become -∞ (blank cells).` },
+    { kind: 'attn', name: `${a}.hook_pattern`, title: 'Softmax → attention pattern',
+      text: () => 'Softmax over the keys turns each row of scores into weights that are ≥ 0 and sum to 1; -∞ becomes exactly 0.' },
+    { kind: 'headvec', name: `${a}.hook_z`, title: 'Weighted sum of values (pattern · V)',
+      text: () => `Each position takes the attention-weighted average of the value vectors: one ${cfg.d_head}-dim vector per head.` },
+    { kind: 'headvec', name: `${a}.hook_result`, title: "This head's output through W_O",
+      text: () => `Each head's z goes through its own ${cfg.d_head}×${cfg.d_model} slice of W_O. Concatenating the heads and applying one W_O is the same sum.` },
+    { kind: 'vec', name: `${p}.hook_${cross ? 'cross_attn' : 'attn'}_out`, title: 'All heads summed (+ b_O)',
+      text: () => `The ${cfg.n_heads} heads' outputs added together plus the bias b_O: what ${cross ? 'cross-' : ''}attention writes to the residual stream.` },
+  ];
+}
+
+function residStep(name, title, cfg) {
+  const text = cfg.residual ? 'The sublayer output is added to the stream it read from (the skip connection).'
+    : 'No residual connection in this model: the sublayer output replaces the stream.';
+  return { kind: 'vec', name, title, text: () => text + (cfg.norm === 'post' ? ' Post-LN: the sum is then layer-normed.' : '') };
+}
+
+function blockSteps(prefix, l, cfg, names) {
+  const p = `${prefix}.${l}`;
+  const norm = cfg.norm;
+  const steps = [{ kind: 'vec', name: `${p}.hook_resid_pre`, title: `Block ${l}: residual stream in`, block: p,
+    text: () => l === 0 ? 'Token embedding + position vector: the stream the first block reads.' : `What block ${l - 1} left in the residual stream.` }];
+  const sub = (ln, kind, resid, title) => {
+    if (norm === 'pre') steps.push(...lnSteps(p, ln, 'before the sublayer'));
+    steps.push(...kind);
+    steps.push(residStep(resid, title, cfg));
+    if (norm === 'post') steps.push(...lnSteps(p, ln, 'after the residual add'));
+  };
+  sub('ln1', attnSteps(p, 'attn', cfg), `${p}.hook_resid_mid`, '+ residual');
+  if (names.has(`${p}.cross_attn.hook_q`)) {
+    sub('ln_cross', attnSteps(p, 'cross_attn', cfg), `${p}.hook_resid_mid_cross`, '+ residual (after cross-attention)');
+  }
+  if (names.has(`${p}.mlp.hook_pre`)) {
+    const ffn = [
+      { kind: 'vec', name: `${p}.mlp.hook_pre`, title: `FFN up-projection (d_model ${cfg.d_model} → d_mlp ${cfg.d_mlp})`,
+        text: () => cfg.act_fn === 'swiglu' ? 'x·W_gate + b_gate: the gate branch of SwiGLU (the linear branch x·W_in is multiplied in next).'
+          : 'x·W_in + b_in: every token is projected independently to the wider hidden layer.' },
+      { kind: 'vec', name: `${p}.mlp.hook_post`, title: `Activation (${cfg.act_fn})`,
+        text: () => cfg.act_fn === 'swiglu' ? 'silu(gate) ⊙ (x·W_in): the gate decides how much of each hidden unit passes.'
+          : `${cfg.act_fn.toUpperCase()} applied element-wise: negative pre-activations are (nearly) zeroed.` },
+      { kind: 'vec', name: `${p}.hook_mlp_out`, title: `FFN down-projection (d_mlp → d_model)`,
+        text: () => 'post·W_out + b_out: back to the residual width; this is what the FFN writes to the stream.' },
+    ];
+    sub('ln2', ffn, `${p}.hook_resid_post`, '+ residual → block output');
+  } else {
+    steps.push({ kind: 'vec', name: `${p}.hook_resid_post`, title: 'Block output (this model has no FFN)', text: () => 'The stream leaving the block.' });
+  }
+  steps[0].block = p;
+  steps.forEach((s) => { s.block = p; });
+  return steps;
+}
+
+function buildSteps(info) {
+  const cfg = { ...info.config, d_head: info.config.d_model / info.config.n_heads };
+  const names = new Set(info.activation_names.map((a) => a.name));
+  const stacks = cfg.arch === 'encoder_decoder' ? ['encoder', 'decoder'] : ['blocks'];
+  const steps = [];
+  for (const stack of stacks) {
+    const side = stack === 'decoder' ? 'target' : 'source';
+    const label = stack === 'blocks' ? '' : `${stack[0].toUpperCase()}${stack.slice(1)}: `;
+    steps.push({ kind: 'tokens', side, name: null, title: `${label}token ids`, block: `${stack}:in`,
+      text: () => 'The text is split into words; each word is looked up in the vocabulary to get its id.' });
+    steps.push({ kind: 'vec', side, name: embedName(stack, 'hook_embed'), title: `${label}embedding row`,
+      block: `${stack}:in`, text: () => `Each id selects one row of the embedding matrix W_E (${cfg.vocab_size} × ${cfg.d_model}).` });
+    steps.push({ kind: 'vec', side, name: embedName(stack, 'hook_pos_embed'), title: `${label}position vector`, block: `${stack}:in`,
+      text: () => cfg.pos_embed === 'none' ? 'This model adds no position information: the vector added is zero.'
+        : `The ${cfg.pos_embed} position vector of each position; it is added to the token's embedding (next step).` });
+    for (let l = 0; l < cfg.n_layers; l++) {
+      for (const s of blockSteps(stack, l, cfg, names)) steps.push({ ...s, side });
+    }
+    if (stack === 'encoder') {
+      const final = names.has('encoder.ln_final.hook_normalized');
+      steps.push({ kind: final ? 'ln' : 'vec', side, name: final ? 'encoder.ln_final.hook_normalized' : `encoder.${cfg.n_layers - 1}.hook_resid_post`,
+        ln: 'encoder.ln_final', title: 'Encoder output (memory)', block: 'encoder:out',
+        text: (c) => `The encoder's last residual state${final ? `, layer-normed (token mean ${c.mean}, √(var+ε) ${c.scale})` : ''}: every decoder cross-attention reads its keys and values from this.` });
+    }
+  }
+  const pre = cfg.arch === 'encoder_decoder' ? 'decoder.' : '';
+  if (names.has(`${pre}ln_final.hook_normalized`)) {
+    steps.push({ kind: 'ln', side: 'target', name: `${pre}ln_final.hook_normalized`, ln: `${pre}ln_final`, title: 'Final layer norm', block: 'out',
+      text: (c) => `The last residual state is normalized once more (token mean ${c.mean}, √(var+ε) ${c.scale}) before the unembedding.` });
+  }
+  steps.push({ kind: 'logits', side: 'target', name: 'hook_logits', title: `Unembedding → logits (d_model → ${cfg.vocab_size} words)`, block: 'out',
+    text: () => 'One score per vocabulary word: the normalized stream times W_U plus b_U.' });
+  steps.push({ kind: 'logits', side: 'target', name: 'hook_probs', title: 'Softmax → next-word probabilities', block: 'out',
+    text: () => 'Softmax turns the logits into a probability for every word; the bars show the chosen token\'s most likely next words.' });
+  for (const s of steps) if (s.side === 'target' && cfg.arch !== 'encoder_decoder') s.side = 'source';
+  return { steps, cfg };
+}
+
+// ---------------------------------------------------------------- rendering
+function act(name) {
+  const a = state.trace.activations[name];
+  if (!a) throw new Error(`the trace has no activation ${name}`);
+  return a;
+}
+function tokensOf(side) { return side === 'target' ? state.trace.target_tokens : state.trace.tokens; }
+function shapeText(a) { return `[${a.shape.join(', ')}]  (${a.dims.join(', ')})`; }
+const fmt = (v) => (v === null ? '-∞' : Number(v).toFixed(3));
+function headSlice(data, h) { return data.map((row) => row[h]); } // [pos, head, x] -> [pos, x]
+
+function renderStep() {
+  const { steps } = state;
+  state.step = Math.max(0, Math.min(state.step, steps.length - 1));
+  const s = steps[state.step];
+  const toks = tokensOf(s.side);
+  const t = Math.min(state.token, toks.length - 1);
+  const h = state.head;
+  $('step-count').textContent = `Step ${state.step + 1} / ${steps.length}`;
+  $('step-title').textContent = s.title;
+  $('prev').disabled = state.step === 0;
+  $('next').disabled = state.step === steps.length - 1;
+  document.querySelectorAll('#step-list li').forEach((li, i) => li.setAttribute('aria-current', i === state.step ? 'step' : 'false'));
+  document.querySelector('#step-list li[aria-current="step"]')?.scrollIntoView({ block: 'nearest' });
+  renderTokenChips(toks, t);
+  if (s.block && /\.\d+$/.test(s.block)) $('layer').value = s.block;
+  const main = $('plot-main');
+  const side = $('plot-side');
+  side.hidden = false;
+  let ctx = {};
+  let a = null;
+  const y = toks.map((w, i) => `${i}:${w}`);
+  if (s.kind === 'tokens') {
+    const ids = toks.map((w) => state.info.vocab.indexOf(w));
+    $('step-name').textContent = `tokens  [${toks.length}]  (pos)`;
+    Plotly.purge(main);
+    main.innerHTML = `<table class="token-table"><tr><th>pos</th>${toks.map((_, i) => `<td>${i}</td>`).join('')}</tr>
+      <tr><th>word</th>${toks.map((w, i) => `<td class="mono${i === t ? ' sel' : ''}">${escapeHtml(w)}</td>`).join('')}</tr>
+      <tr><th>id</th>${ids.map((id, i) => `<td class="mono${i === t ? ' sel' : ''}" data-testid="token-id">${id}</td>`).join('')}</tr></table>`;
+    side.hidden = true;
+  } else {
+    main.innerHTML = '';
+    a = act(s.name);
+    $('step-name').textContent = `${s.name}   ${shapeText(a)}`;
+    if (s.kind === 'ln') {
+      ctx = { mean: fmt(act(`${s.ln}.hook_mean`).data[t]), scale: fmt(act(`${s.ln}.hook_scale`).data[t]) };
+    }
+    if (s.kind === 'vec' || s.kind === 'ln') {
+      const x = a.data[0].map((_, i) => i);
+      heatmap(main, { z: a.data, x, y, xTitle: a.dims[1], yTitle: 'token', title: 'all tokens', highlightRow: t });
+      bars(side, { x, y: a.data[t], title: `token ${t} "${toks[t]}"`, xTitle: a.dims[1] });
+    } else if (s.kind === 'qkv') {
+      const base = s.name.replace(/hook_q$/, '');
+      const q = act(`${base}hook_q`); const k = act(`${base}hook_k`); const v = act(`${base}hook_v`);
+      const kToks = s.name.includes('cross_attn') ? state.trace.tokens : toks;
+      const ky = kToks.map((w, i) => `${i}:${w}`);
+      $('step-name').textContent = `${base}hook_q / hook_k / hook_v   q ${shapeText(q)}   k, v ${shapeText(k)}`;
+      const dh = q.data[0][0].map((_, i) => i);
+      heatmap(main, { z: headSlice(q.data, h), x: dh, y, title: `Q, head ${h}`, xTitle: 'd_head', yTitle: 'query', highlightRow: t });
+      const kv = k.data.map((row, i) => [...row[h], null, ...v.data[i][h]]);
+      heatmap(side, { z: kv, x: [...dh.map((i) => `k${i}`), ' ', ...dh.map((i) => `v${i}`)], y: ky, title: `K | V, head ${h}`, xTitle: 'd_head', yTitle: 'key' });
+    } else if (s.kind === 'attn') {
+      const kToks = s.name.includes('cross_attn') ? state.trace.tokens : toks;
+      const kx = kToks.map((w, i) => `${i}:${w}`);
+      heatmap(main, { z: a.data[h], x: kx, y, title: `head ${h}`, xTitle: 'key', yTitle: 'query', highlightRow: t,
+        zmin: s.name.endsWith('hook_pattern') ? 0 : undefined, zmax: s.name.endsWith('hook_pattern') ? 1 : undefined });
+      bars(side, { x: kx, y: a.data[h][t].map((v) => (v === null ? 0 : v)), title: `query ${t} "${toks[t]}" (masked = 0 bar, -∞)`, xTitle: 'key' });
+    } else if (s.kind === 'headvec') {
+      const z = headSlice(a.data, h);
+      const x = z[0].map((_, i) => i);
+      heatmap(main, { z, x, y, title: `head ${h}, all tokens`, xTitle: a.dims[2], yTitle: 'token', highlightRow: t });
+      bars(side, { x, y: z[t], title: `head ${h}, token ${t} "${toks[t]}"`, xTitle: a.dims[2] });
+    } else if (s.kind === 'logits') {
+      const vocab = state.info.vocab;
+      heatmap(main, { z: a.data, x: vocab, y, title: 'all tokens × vocabulary', xTitle: 'word', yTitle: 'token', highlightRow: t });
+      const row = a.data[t].map((v, i) => [v, i]).sort((p, q) => q[0] - p[0]).slice(0, 10);
+      bars(side, { x: row.map(([, i]) => vocab[i]), y: row.map(([v]) => v), title: `after "${toks[t]}": top 10`, xTitle: 'word' });
+    }
+  }
+  $('step-text').textContent = s.text(ctx);
+  saveUrl();
+}
+
+function embedName(stack, leaf) { return stack === 'blocks' ? leaf : `${stack}.${leaf}`; }
+
+function escapeHtml(s) { return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c])); }
+
+function renderTokenChips(toks, t) {
+  const box = $('tokens');
+  box.innerHTML = '';
+  toks.forEach((w, i) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = `chip${w === '<unk>' ? ' unk' : ''}`;
+    b.textContent = w;
+    b.setAttribute('aria-pressed', String(i === t));
+    b.addEventListener('click', () => { state.token = i; renderStep(); });
+    box.appendChild(b);
+  });
+}
+
+function renderStepList() {
+  const ol = $('step-list');
+  ol.innerHTML = '';
+  let lastBlock = null;
+  state.steps.forEach((s, i) => {
+    const li = document.createElement('li');
+    if (s.block !== lastBlock) li.classList.add('group-start');
+    lastBlock = s.block;
+    li.textContent = s.title;
+    li.addEventListener('click', () => { state.step = i; renderStep(); });
+    ol.appendChild(li);
+  });
+}
+
+function saveUrl() {
+  const q = new URLSearchParams({ model: $('model').value, text: $('text').value, step: state.step, token: state.token, head: state.head });
+  if (!$('target-label').hidden) q.set('target', $('target').value);
+  history.replaceState(null, '', `?${q}`);
+}
+
+// ---------------------------------------------------------------- loading
+async function loadModel(id) {
+  state.info = await getJSON(`/api/v1/models/${encodeURIComponent(id)}`);
+  const built = buildSteps(state.info);
+  state.steps = built.steps;
+  const cfg = built.cfg;
+  $('target-label').hidden = cfg.arch !== 'encoder_decoder';
+  $('head').innerHTML = Array.from({ length: cfg.n_heads }, (_, i) => `<option value="${i}">head ${i}</option>`).join('');
+  state.head = Math.min(state.head, cfg.n_heads - 1);
+  $('head').value = String(state.head);
+  const blocks = [...new Set(state.steps.map((s) => s.block).filter((b) => /\.\d+$/.test(b)))];
+  $('layer').innerHTML = blocks.map((b) => `<option value="${b}">${b}</option>`).join('');
+  renderStepList();
+}
+
+async function run() {
+  $('error').textContent = '';
+  $('status').textContent = 'Running the model…';
+  try {
+    const id = $('model').value;
+    if (!state.info || state.info.id !== id) await loadModel(id);
+    const body = { model: id, text: $('text').value, precision: 4 };
+    if (state.info.arch === 'encoder_decoder') body.target = $('target').value;
+    state.trace = await postJSON('/api/v1/trace', body);
+    $('status').textContent = `${state.trace.tokens.length} tokens · ${Object.keys(state.trace.activations).length} activations`;
+    document.body.dataset.ready = 'true';
+    renderStep();
+  } catch (e) {
+    $('status').textContent = '';
+    $('error').textContent = e.message;
+  }
+}
+
+function init() {
+  const sel = $('model');
+  sel.innerHTML = boot.models.map((m) => `<option value="${m.id}">${m.id}</option>`).join('');
+  sel.value = params.get('model') || boot.default;
+  if (params.get('text')) $('text').value = params.get('text');
+  if (params.get('target') !== null) $('target').value = params.get('target');
+  $('trace-form').addEventListener('submit', (e) => { e.preventDefault(); run(); });
+  sel.addEventListener('change', () => { state.step = 0; if ((boot.models.find((m) => m.id === sel.value) || {}).arch === 'encoder_decoder' && !$('target').value) $('target').value = ''; run(); });
+  $('prev').addEventListener('click', () => { state.step -= 1; renderStep(); });
+  $('next').addEventListener('click', () => { state.step += 1; renderStep(); });
+  $('head').addEventListener('change', () => { state.head = Number($('head').value); renderStep(); });
+  $('layer').addEventListener('change', () => { state.step = state.steps.findIndex((s) => s.block === $('layer').value); renderStep(); });
+  document.addEventListener('keydown', (e) => {
+    if (!state.trace || ['INPUT', 'SELECT', 'TEXTAREA'].includes(e.target.tagName)) return;
+    if (e.key === 'ArrowRight') { state.step += 1; renderStep(); e.preventDefault(); }
+    if (e.key === 'ArrowLeft') { state.step -= 1; renderStep(); e.preventDefault(); }
+  });
+  run();
+}
+
+init();
