@@ -38,3 +38,14 @@ def page(path: str, template: str, title: str, nav: str | None = None):
 def plotly_js():
     """Plotly served from the installed plotly package (no CDN)."""
     return FileResponse(PLOTLY_JS, media_type="text/javascript")
+
+# Architecture pages (issue 5): overview, step-through trace, one page per component, logit lens.
+page("/", "overview.html", "Architecture overview", "Overview")
+page("/trace", "trace.html", "Step through the forward pass", "Trace")
+page("/components/layer-norm", "layer_norm.html", "Layer norm", "Components")
+page("/components/residual", "residual.html", "Residual stream")
+page("/components/ffn", "ffn.html", "Feed-forward network")
+page("/components/positions", "positions.html", "Positional encoding")
+page("/components/masking", "masking.html", "Attention masks")
+page("/components/params", "params.html", "Parameter calculator")
+page("/logit-lens", "logit_lens.html", "Logit lens", "Logit lens")

@@ -1,7 +1,7 @@
 // /trace: step through one forward pass. The list of steps is built from the model's own config and
 // activation names; every number drawn is an activation returned by POST /api/v1/trace.
 import { getJSON, postJSON } from './api.js';
-import { heatmap, bars } from './arch-plots.js';
+import { heatmap, bars } from './heatmap.js';
 
 const $ = (id) => document.getElementById(id);
 const boot = JSON.parse($('xray-models').textContent);
