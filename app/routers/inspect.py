@@ -216,9 +216,13 @@ def named_weights(loaded: LoadedModel) -> dict[str, torch.Tensor]:
 @router.get("/models/{model_id}/weights")
 @_handled
 def list_weights(model_id: str, models=Depends(get_models)) -> dict:
-    """Names and shapes of every parameter and buffer of the model."""
+    """Names and shapes of every parameter and buffer of the model, in module order. `param` is false for
+    buffers (the fixed sinusoidal position table), which are not learned and not counted as parameters."""
     loaded = _model(models, model_id)
-    return {"model": loaded.id, "weights": [{"name": n, "shape": list(t.shape)} for n, t in named_weights(loaded).items()]}
+    params = {weight_name(n) for n, _ in loaded.model.named_parameters()}
+    return {"model": loaded.id, "n_params": sum(p.numel() for p in loaded.model.parameters()),
+            "weights": [{"name": n, "shape": list(t.shape), "param": n in params}
+                        for n, t in named_weights(loaded).items()]}
 
 
 @router.get("/models/{model_id}/weights/{name}", response_model=WeightOut)

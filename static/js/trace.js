@@ -7,7 +7,7 @@ const $ = (id) => document.getElementById(id);
 const boot = JSON.parse($('xray-models').textContent);
 const params = new URLSearchParams(location.search);
 const state = { info: null, trace: null, steps: [], step: Number(params.get('step') || 0),
-  token: Number(params.get('token') || 0), head: Number(params.get('head') || 0) };
+  token: Number(params.get('token') || 0), head: Number(params.get('head') || 0), goto: params.get('goto') };
 
 // ---------------------------------------------------------------- the steps of the forward pass
 function lnSteps(p, ln, where) {
@@ -267,6 +267,11 @@ async function run() {
     if (state.info.arch === 'encoder_decoder') body.target = $('target').value;
     state.trace = await postJSON('/api/v1/trace', body);
     $('status').textContent = `${state.trace.tokens.length} tokens · ${Object.keys(state.trace.activations).length} activations`;
+    if (state.goto) {
+      const i = state.steps.findIndex((s) => s.name === state.goto || (s.name || '').startsWith(state.goto));
+      if (i >= 0) state.step = i;
+      state.goto = null;
+    }
     document.body.dataset.ready = 'true';
     renderStep();
   } catch (e) {
