@@ -1,0 +1,149 @@
+"""End-to-end fixtures: a real uvicorn server on a free port and Debian's headless Chromium via Playwright.
+
+- `server` (session): starts `uvicorn app.main:app` as a subprocess (XRAY_TORCH_THREADS=1; any other XRAY_*
+  variables of the test process, e.g. XRAY_CHECKPOINT_DIR, are passed through), waits until it answers,
+  yields its base URL and stops it at the end.
+- `browser` (session): Chromium at /usr/bin/chromium. A missing browser FAILS the run (CI must install it);
+  Playwright's own browser download is never used.
+- `page`: a fresh page whose console errors, uncaught page errors and dialogs (alert/confirm) are recorded;
+  the test fails at teardown if any occurred. Use `page.xray_allow_console(regex)` for an expected error
+  (e.g. a 4xx the test provokes on purpose).
+- `screenshot(page, name)`: saves artifacts/<name>.png (gitignored) and returns the path.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = Path(os.environ.get("XRAY_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+STARTUP_TIMEOUT_S = 120
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"uvicorn exited with {proc.returncode}:\n{log_path.read_text(errors='replace')[-4000:]}")
+        try:
+            with urllib.request.urlopen(url + "/openapi.json", timeout=5) as r:
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"server not ready after {STARTUP_TIMEOUT_S}s:\n{log_path.read_text(errors='replace')[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def server():
+    port = _free_port()
+    env = {**os.environ, "XRAY_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / f"uvicorn-e2e-{port}.log"
+    log = open(log_path, "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
+                             "--log-level", "warning"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, proc, log_path)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (e2e tests never skip)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class _Problems:
+    def __init__(self):
+        self.items: list[str] = []
+        self.allowed: list[re.Pattern] = []
+
+    def add(self, kind: str, text: str) -> None:
+        if not any(p.search(text) for p in self.allowed):
+            self.items.append(f"{kind}: {text}")
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    problems = _Problems()
+    pg.on("console", lambda m: problems.add("console.error", m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: problems.add("pageerror", str(e)))
+
+    def on_dialog(d):
+        problems.items.append(f"dialog ({d.type}): {d.message}")
+        d.dismiss()
+    pg.on("dialog", on_dialog)
+    pg.xray_problems = problems  # type: ignore[attr-defined]
+    pg.xray_allow_console = lambda pattern: problems.allowed.append(re.compile(pattern))  # type: ignore[attr-defined]
+    yield pg
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        try:
+            screenshot(pg, f"FAILED-{request.node.name}")
+        except Exception:  # noqa: BLE001 - a screenshot of a broken page is best effort
+            pass
+    context.close()
+    if problems.items:
+        pytest.fail("browser reported errors:\n" + "\n".join(problems.items), pytrace=False)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)
+
+
+def screenshot(pg, name: str, full_page: bool = True) -> Path:
+    """Save a PNG of the page under artifacts/ and return its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', name)}.png"
+    pg.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+@pytest.fixture
+def save_screenshot():
+    return screenshot
+
+
+def wait_ready(pg, timeout: float = 30_000) -> None:
+    """Wait until the page's module sets <body data-ready="true"> (pages set it after their data is drawn)."""
+    pg.wait_for_function("document.body.dataset.ready === 'true'", timeout=timeout)
