@@ -11,9 +11,11 @@ from fastapi.staticfiles import StaticFiles
 
 from model import zoo
 
+from . import errors
 from .config import Settings, get_settings
-from .routers import pages
+from .routers import generate, models, next_token, pages, trace
 from .routers import inspect as inspect_routes
+from .security import SecurityHeaders
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +38,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Every intermediate of a small trained transformer's forward pass, as JSON.")
     app.state.settings = settings
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(SecurityHeaders)
+    errors.install(app)
+    for module in (models, trace, next_token, generate):
+        app.include_router(module.router)
     app.include_router(inspect_routes.router)
     app.include_router(pages.router)  # before the mount, so /static/vendor/plotly.min.js is routed
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

@@ -8,9 +8,9 @@ import re
 
 import torch
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
 
 from app.deps import get_models
+from app.errors import ApiError, _handled, error_response  # noqa: F401  (one error machinery: app/errors.py)
 from app.schemas_inspect import (CurveOut, FfnIn, FfnOut, LensIn, LensOut, MaskIn, MaskOut, NormsOut, PositionsOut,
                                  ShuffleIn, ShuffleOut, TextIn, WeightOut)
 from model import inspect as ins
@@ -20,31 +20,6 @@ from model.zoo import LoadedModel
 
 router = APIRouter(prefix="/api/v1", tags=["inspect"])
 MAX_WEIGHT_VALUES = 200_000
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str):
-        self.status, self.code, self.message = status, code, message
-
-
-def error_response(e: ApiError) -> JSONResponse:
-    return JSONResponse({"error": {"code": e.code, "message": e.message}}, status_code=e.status)
-
-
-def _handled(fn):
-    """Turn ApiError / ValueError raised while serving into a 4xx body in the API's error format."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*a, **kw):
-        try:
-            with torch.inference_mode():
-                return fn(*a, **kw)
-        except ApiError as e:
-            return error_response(e)
-        except ValueError as e:
-            return error_response(ApiError(422, "invalid_input", str(e)))
-    return wrapper
 
 
 def _model(models: dict[str, LoadedModel], model_id: str) -> LoadedModel:

@@ -1,0 +1,44 @@
+"""Turning a request into model inputs: look up the model, check and tokenize the text (and the target of an
+encoder-decoder). Every refusal is an ApiError with a message that says what to change."""
+from __future__ import annotations
+
+import torch
+
+from model.zoo import LoadedModel
+
+from .errors import ApiError, unknown_model
+
+
+def get_model(models: dict[str, LoadedModel], model_id: str) -> LoadedModel:
+    if model_id not in models:
+        raise unknown_model(model_id, models)
+    return models[model_id]
+
+
+def _check_len(loaded: LoadedModel, ids: list[int], what: str) -> None:
+    if len(ids) > loaded.cfg.n_ctx:
+        raise ApiError(422, "text_too_long",
+                       f"the {what} is {len(ids)} tokens long (special tokens included); {loaded.id} reads at most "
+                       f"n_ctx = {loaded.cfg.n_ctx} tokens. Shorten it")
+
+
+def source_ids(loaded: LoadedModel, text: str) -> torch.Tensor:
+    """Decoder-only: <bos> + words. Encoder-decoder: the source words + <eos>."""
+    if not text or not text.strip() or not loaded.tokenizer.split(text):
+        raise ApiError(422, "empty_text", "the text is empty; type a few words, e.g. \"the cat\"")
+    ids = loaded.encode(text)
+    _check_len(loaded, ids, "text")
+    return torch.tensor(ids)
+
+
+def target_ids(loaded: LoadedModel, target: str | None) -> torch.Tensor | None:
+    """Encoder-decoder: <bos> + the target words so far (empty target = just <bos>). Decoder-only: None, and a
+    target is refused so that it is never silently ignored."""
+    if not loaded.is_encoder_decoder:
+        if target:
+            raise ApiError(422, "target_not_supported",
+                           f"{loaded.id} is decoder-only: put everything in 'text' and leave 'target' out")
+        return None
+    ids = loaded.encode_target(target or "")
+    _check_len(loaded, ids, "target")
+    return torch.tensor(ids)

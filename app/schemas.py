@@ -1,0 +1,187 @@
+"""Request and response bodies of the core API (models, trace, next-token, generate, param-count).
+
+Limits are part of the contract and appear in /openapi.json: text length in characters (MAX_TEXT_CHARS; the
+model's n_ctx bounds the tokens), names per trace (MAX_NAMES), generation steps (MAX_NEW_TOKENS), and the
+number of values a trace may return (MAX_TRACE_VALUES, checked after the forward pass -> 413).
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+MAX_TEXT_CHARS = 2000
+MAX_NAMES = 64
+MAX_NEW_TOKENS = 64
+MAX_CANDIDATES = 50
+MAX_TRACE_VALUES = 20_000_000
+
+
+# ---- errors -------------------------------------------------------------------------------------------------
+class ErrorDetail(BaseModel):
+    code: str = Field(description="machine-readable reason, e.g. unknown_model, empty_text, text_too_long")
+    message: str = Field(description="what went wrong and what to do about it")
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict:
+    """`responses=` for a route: each status documented with the error body."""
+    text = {400: "Malformed JSON", 404: "Unknown model", 413: "Trace too large",
+            422: "Invalid input (validation, empty or over-long text, bad sampling parameters, unknown names)"}
+    return {s: {"model": ErrorOut, "description": text.get(s, "Error")} for s in statuses}
+
+
+# ---- models -------------------------------------------------------------------------------------------------
+class ModelSummary(BaseModel):
+    id: str = Field(examples=["tiny-gpt"])
+    arch: Literal["decoder", "encoder_decoder"]
+    description: str
+    config: dict[str, Any] = Field(description="the ModelConfig fields (model/config.py), plus d_head")
+    n_params: int = Field(description="learned parameters (sum of numel; the sinusoidal table is a buffer, not counted)")
+    vocab_size: int
+
+
+class WeightInfo(BaseModel):
+    name: str = Field(description="parameter name inside its module, e.g. W_Q")
+    shape: list[int]
+    numel: int
+
+
+class ModuleNode(BaseModel):
+    path: str = Field(description="public module path (the prefix of its activation names), '' for the root")
+    type: str = Field(description="class name, e.g. Attention, LayerNorm, MLP")
+    n_params: int = Field(description="parameters of this module and everything under it")
+    params: list[WeightInfo] = Field(description="parameters owned directly by this module")
+    children: list["ModuleNode"]
+
+
+class ActivationName(BaseModel):
+    name: str = Field(examples=["blocks.0.attn.hook_pattern"])
+    dims: list[str] = Field(examples=[["head", "query_pos", "key_pos"]])
+    description: str
+
+
+class ModelDetail(ModelSummary):
+    architecture: ModuleNode
+    activation_names: list[ActivationName]
+    vocab: list[str] = Field(description="the word-level vocabulary, index = token id")
+    training: dict[str, Any] = Field(description="the checkpoint's training record (steps, losses, ...)")
+    metrics: dict[str, Any] | None = Field(None, description="evaluation metrics stored with the checkpoint, if any")
+    head_labels: Any | None = Field(None, description="labels of attention heads stored with the checkpoint, if any")
+
+
+# ---- trace --------------------------------------------------------------------------------------------------
+class TextOnly(BaseModel):
+    model: str = Field(description="model id, e.g. tiny-gpt (GET /api/v1/models lists them)", examples=["tiny-gpt"])
+    text: str = Field(max_length=MAX_TEXT_CHARS, examples=["the cat sat on the mat"],
+                      description=f"input text, at most {MAX_TEXT_CHARS} characters and the model's n_ctx tokens; "
+                                  "for an encoder-decoder, the source sentence")
+
+
+class TextBody(TextOnly):
+    target: str | None = Field(None, max_length=MAX_TEXT_CHARS,
+                               description="encoder-decoder only: the decoder input written so far (after <bos>)")
+
+
+class TraceIn(TextBody):
+    names: list[str] | None = Field(None, max_length=MAX_NAMES, examples=[["blocks.0.attn.hook_pattern", "*resid_post"]],
+                                    description="activation names or globs (fnmatch: * ? [..]); omitted = all. "
+                                                f"At most {MAX_NAMES} entries; each must match at least one name")
+    precision: int = Field(5, ge=1, le=10, description="significant digits of each returned value")
+
+
+class Activation(BaseModel):
+    dims: list[str]
+    shape: list[int]
+    data: Any = Field(description="nested lists with this shape; -inf (masked attention scores) is null")
+
+
+class TraceOut(BaseModel):
+    model: str
+    tokens: list[str] = Field(description="the input tokens (source side for an encoder-decoder)")
+    target_tokens: list[str] | None = Field(None, description="encoder-decoder: the decoder input tokens")
+    activations: dict[str, Activation]
+
+
+# ---- next token ---------------------------------------------------------------------------------------------
+class SamplingParams(BaseModel):
+    temperature: float = Field(1.0, gt=0, allow_inf_nan=False, description="> 0 and finite; logits are divided by it")
+    top_k: int | None = Field(None, ge=1, description="keep the k most probable tokens (>= 1); omitted = all")
+    top_p: float | None = Field(None, gt=0, le=1, allow_inf_nan=False,
+                                description="keep the smallest most-probable set with this mass, in (0, 1]")
+
+
+class NextTokenIn(TextBody, SamplingParams):
+    n_candidates: int = Field(10, ge=1, le=MAX_CANDIDATES, description="how many candidates to list")
+
+
+class Candidate(BaseModel):
+    token: str
+    id: int
+    logit: float = Field(description="raw logit (before temperature)")
+    prob: float = Field(description="probability after temperature, top-k and top-p")
+
+
+class NextTokenOut(BaseModel):
+    model: str
+    tokens: list[str] = Field(description="input tokens; the prediction follows the last one (decoder-only)")
+    target_tokens: list[str] | None = Field(None, description="encoder-decoder: decoder input; prediction follows it")
+    candidates: list[Candidate] = Field(description="most probable tokens after the filters (never a filtered one)")
+    entropy: float = Field(description="entropy of the filtered distribution, in nats")
+    temperature: float
+    top_k: int | None
+    top_p: float | None
+    cut_by_top_k: float = Field(description="probability mass (at this temperature) removed by top-k")
+    cut_by_top_p: float = Field(description="further mass removed by top-p, before renormalising")
+    probs: list[float] = Field(description="the filtered distribution over the whole vocabulary (index = id)")
+    logits: list[float] = Field(description="raw logits of the last position over the whole vocabulary, so a client "
+                                            "can re-apply temperature / top-k / top-p itself (model/sampling.py order)")
+
+
+# ---- generate -----------------------------------------------------------------------------------------------
+class GenerateIn(TextOnly, SamplingParams):
+    max_new_tokens: int = Field(16, ge=1, le=MAX_NEW_TOKENS, description=f"1..{MAX_NEW_TOKENS}; stops earlier at <eos> "
+                                                                          "or at the context limit")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="same seed and inputs -> same output")
+    n_candidates: int = Field(5, ge=1, le=MAX_CANDIDATES, description="candidates listed per step")
+
+
+class GenerateStep(BaseModel):
+    token: str
+    id: int
+    prob: float = Field(description="probability of the chosen token in the filtered distribution")
+    candidates: list[Candidate]
+
+
+class GenerateOut(BaseModel):
+    model: str
+    prompt_tokens: list[str]
+    tokens: list[str] = Field(description="the generated tokens")
+    text: str = Field(description="the generated tokens joined as text (specials left out)")
+    seed: int
+    steps: list[GenerateStep]
+
+
+# ---- param count --------------------------------------------------------------------------------------------
+class ParamBreakdown(BaseModel):
+    embeddings: int = Field(description="token embedding W_E [vocab, d_model]")
+    positions: int = Field(description="learned position table W_pos [n_ctx, d_model]; 0 for sinusoidal / none")
+    attention: int = Field(description="W_Q, W_K, W_V, W_O of every (self and cross) attention layer")
+    ffn: int = Field(description="W_in, W_out (and SwiGLU's W_gate) of every FFN")
+    layer_norms: int = Field(description="γ and β of every layer norm")
+    biases: int = Field(description="attention and FFN biases, and the unembedding bias b_U")
+    unembedding: int = Field(description="W_U [d_model, vocab]; 0 when tied to the embedding")
+
+
+class ParamCountOut(BaseModel):
+    preset: str | None
+    config: dict[str, Any]
+    total: int
+    breakdown: ParamBreakdown
+    per_layer: int = Field(description="parameters of one block (one encoder block + one decoder block for an "
+                                       "encoder-decoder)")
+    published: int | None = Field(None, description="the figure usually quoted for the preset")
+    note: str | None = Field(None, description="why our count differs from the published one, for presets")
