@@ -49,3 +49,7 @@ page("/components/positions", "positions.html", "Positional encoding")
 page("/components/masking", "masking.html", "Attention masks")
 page("/components/params", "params.html", "Parameter calculator")
 page("/logit-lens", "logit_lens.html", "Logit lens", "Logit lens")
+
+# Attention explorer and sampling playground (issue 4).
+page("/attention", "attention.html", "Attention explorer", "Attention")
+page("/sampling", "sampling.html", "Sampling playground", "Sampling")

@@ -48,7 +48,7 @@ function defaultScale(zmin, zmax) {
 /**
  * Heatmap of z[row][col] with row labels y and column labels x.
  * opts: {z, x, y, title, xTitle, yTitle, highlightRow?, showValues?, zmin?, zmax?, colorscale?,
- *        colorbarTitle?, onClick?({row, col, value}), height?, compact?, filename?}
+ *        colorbarTitle?, onClick?({row, col, value}), height?, compact? (no axes/colourbar), staticPlot?, filename?}
  */
 export function heatmap(el, opts) {
   const { z, title = '', xTitle = '', yTitle = '', highlightRow, showValues = false, zmin, zmax, colorbarTitle,
@@ -103,6 +103,7 @@ export function heatmap(el, opts) {
   };
   const config = plotConfig(slug(title));
   if (compact) config.displayModeBar = false;
+  if (opts.staticPlot) config.staticPlot = true;
   const p = window.Plotly.react(el, [trace], layout, config);
   if (onClick && !el.__xrayClick) {
     el.__xrayClick = true;

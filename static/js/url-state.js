@@ -1,15 +1,15 @@
 // Page state <-> URL query string, so a copied link reproduces the view.
-// readState(defaults): values parsed to the type of each default (number, boolean, string); a default of null
-// means "string or absent". writeState(state, defaults): replaces the query (no history entry per slider
+// readState(defaults, numeric): values parsed to the type of each default (number, boolean, string); keys in
+// `numeric` are numbers even when their default is null ("off"/empty -> null). writeState(state, defaults): replaces the query (no history entry per slider
 // move), leaving out values equal to their default so links stay short.
 
-export function readState(defaults) {
+export function readState(defaults, numeric = []) {
   const q = new URLSearchParams(window.location.search);
   const out = { ...defaults };
   for (const [k, def] of Object.entries(defaults)) {
     if (!q.has(k)) continue;
     const raw = q.get(k);
-    if (typeof def === 'number' || (def === null && /^(top_k|top_p|layer|head|token|seed)$/.test(k))) {
+    if (typeof def === 'number' || numeric.includes(k)) {
       if (raw === '' || raw === 'off') { out[k] = null; continue; }
       const v = Number(raw);
       if (Number.isFinite(v)) out[k] = v;

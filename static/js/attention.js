@@ -1,0 +1,350 @@
+// Attention explorer (/attention): token chips, per-head bars for the selected query word, the query x key
+// pattern of one head (or the mean over heads), and a layers x heads grid. Data: POST /api/v1/trace with one
+// `names` entry per layer (hook_pattern only), so long inputs stay small on the wire.
+import { getJSON, postJSON } from './api.js';
+import { heatmap, bars } from './heatmap.js';
+import { readState, writeState, embeddedModels } from './url-state.js';
+
+const $ = (id) => document.getElementById(id);
+const DEFAULT_TEXT = { decoder: 'the girl dropped the cup . it broke .', encoder_decoder: 'the red cat sees the big dog' };
+const DEFAULTS = { model: '', text: '', target: '', kind: '', layer: 0, head: 'mean', token: null };
+
+// Which attention layers a model has; q/k say whether queries/keys are source or target tokens.
+const KINDS = {
+  decoder: [{ id: 'self', label: 'self-attention (causal)', name: (l) => `blocks.${l}.attn.hook_pattern`, q: 'tokens', k: 'tokens' }],
+  encoder_decoder: [
+    { id: 'encoder', label: 'encoder self-attention', name: (l) => `encoder.${l}.attn.hook_pattern`, q: 'tokens', k: 'tokens' },
+    { id: 'decoder', label: 'decoder masked self-attention', name: (l) => `decoder.${l}.attn.hook_pattern`, q: 'target_tokens', k: 'target_tokens' },
+    { id: 'cross', label: 'cross-attention (target over source)', name: (l) => `decoder.${l}.cross_attn.hook_pattern`, q: 'target_tokens', k: 'tokens' },
+  ],
+};
+
+const state = readState(DEFAULTS, ['token', 'layer']);
+const infoCache = new Map(); // model id -> /api/v1/models/{id}
+const patternCache = new Map(); // model|text|target|name -> {tokens, target_tokens, act}
+let current = null; // {info, kind, tokens: {tokens, target_tokens}, layers: [act per layer]}
+let runId = 0;
+
+function kindsFor(info) { return KINDS[info.arch === 'encoder_decoder' ? 'encoder_decoder' : 'decoder']; }
+function kindObj(info) { return kindsFor(info).find((k) => k.id === state.kind) || kindsFor(info)[0]; }
+function nHeads(info) { return info.config.n_heads; }
+function nLayers(info) { return info.config.n_layers; }
+
+function setOptions(select, items, value) {
+  select.replaceChildren(...items.map(([v, label]) => {
+    const o = document.createElement('option');
+    o.value = String(v);
+    o.textContent = label;
+    return o;
+  }));
+  select.value = String(value);
+}
+
+async function modelInfo(id) {
+  if (!infoCache.has(id)) infoCache.set(id, await getJSON(`/api/v1/models/${encodeURIComponent(id)}`));
+  return infoCache.get(id);
+}
+
+async function fetchPattern(model, text, target, name) {
+  const key = JSON.stringify([model, text, target, name]);
+  if (!patternCache.has(key)) {
+    const body = { model, text, names: [name] };
+    if (target !== null) body.target = target;
+    const p = postJSON('/api/v1/trace', body).then((out) => ({ tokens: out.tokens, target_tokens: out.target_tokens, act: out.activations[name] }));
+    patternCache.set(key, p);
+    p.catch(() => patternCache.delete(key));
+  }
+  return patternCache.get(key);
+}
+
+// For a translator with no target typed, use the model's own greedy translation as the decoder input.
+async function defaultTarget(model, text) {
+  const out = await postJSON('/api/v1/generate', { model, text, max_new_tokens: 24, temperature: 1, top_k: 1, seed: 0 });
+  return out.steps.map((s) => s.token).filter((t) => t !== '<eos>').join(' ');
+}
+
+function meanOverHeads(act) {
+  const [H, Q, K] = act.shape;
+  const out = Array.from({ length: Q }, () => new Array(K).fill(0));
+  for (let h = 0; h < H; h += 1) {
+    for (let q = 0; q < Q; q += 1) {
+      const row = act.data[h][q];
+      for (let k = 0; k < K; k += 1) out[q][k] += (row[k] === null ? 0 : row[k]) / H;
+    }
+  }
+  return out;
+}
+
+function headMatrix(act, head) { return head === 'mean' ? meanOverHeads(act) : act.data[Number(head)]; }
+
+function labels(toks) { return toks.map((t, i) => `${i}:${t}`); }
+
+// ---------------------------------------------------------------- rendering
+function renderChips(qToks) {
+  const chips = $('chips');
+  chips.replaceChildren(...qToks.map((t, i) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = `chip${t === '<unk>' ? ' unk' : ''}`;
+    b.textContent = t;
+    b.dataset.index = String(i);
+    b.setAttribute('aria-pressed', String(i === state.token));
+    b.tabIndex = i === state.token ? 0 : -1;
+    if (t === '<unk>') b.title = 'not in the vocabulary: the model sees the unknown token';
+    b.addEventListener('click', () => selectToken(i, true));
+    return b;
+  }));
+}
+
+function renderWeights(act, qToks, kToks) {
+  const q = state.token;
+  const H = act.shape[0];
+  const heads = [...Array.from({ length: H }, (_, h) => h), 'mean'];
+  const mean = meanOverHeads(act)[q];
+  const rowOf = (h) => (h === 'mean' ? mean : act.data[h][q]);
+  const kx = labels(kToks);
+  $('bars-title').textContent = `What "${qToks[q]}" (position ${q}) attends to, layer ${state.layer}, every head`;
+
+  const wrap = $('head-bars');
+  if (wrap.children.length !== heads.length) {
+    wrap.replaceChildren(...heads.map((h) => {
+      const d = document.createElement('div');
+      d.className = 'head-bar plot';
+      d.dataset.head = String(h);
+      d.tabIndex = 0;
+      d.setAttribute('role', 'button');
+      d.addEventListener('click', () => { state.head = String(h); update(); });
+      d.addEventListener('keydown', (e) => { if (e.key === 'Enter') { state.head = String(h); update(); } });
+      return d;
+    }));
+  }
+  heads.forEach((h, i) => {
+    const el = wrap.children[i];
+    el.classList.toggle('selected', String(h) === String(state.head));
+    el.setAttribute('aria-label', `open ${h === 'mean' ? 'mean over heads' : `head ${h}`}`);
+    bars(el, { x: kx, y: rowOf(h).map((v) => (v === null ? 0 : v)), title: h === 'mean' ? 'mean over heads' : `head ${h}`,
+      xTitle: 'key', yTitle: 'weight', yRange: [0, 1], height: 240, filename: `attention_L${state.layer}_${h}_q${q}` });
+  });
+
+  // Exact weights as a table (also what the tests read): one row per head, one column per key.
+  const table = $('weights-table');
+  const head = document.createElement('tr');
+  const corner = document.createElement('th');
+  corner.textContent = 'head \\ key';
+  head.append(corner, ...kToks.map((t, k) => {
+    const th = document.createElement('th');
+    th.textContent = `${k}:${t}`;
+    return th;
+  }));
+  const body = heads.map((h) => {
+    const tr = document.createElement('tr');
+    tr.dataset.head = String(h);
+    if (String(h) === String(state.head)) tr.className = 'sel';
+    const th = document.createElement('th');
+    th.textContent = h === 'mean' ? 'mean' : `head ${h}`;
+    tr.append(th, ...rowOf(h).map((v, k) => {
+      const td = document.createElement('td');
+      td.dataset.key = String(k);
+      if (v === null) { td.textContent = 'masked'; td.dataset.value = ''; } else {
+        td.textContent = v.toFixed(3);
+        td.dataset.value = String(v);
+        td.title = String(v);
+      }
+      return td;
+    }));
+    return tr;
+  });
+  table.replaceChildren(head, ...body);
+}
+
+function renderPattern(act, qToks, kToks, kindLabel) {
+  const z = headMatrix(act, state.head);
+  const which = state.head === 'mean' ? 'mean over heads' : `head ${state.head}`;
+  $('pattern-title').textContent = `${kindLabel}, layer ${state.layer}, ${which}`;
+  heatmap($('plot-pattern'), {
+    z, x: labels(kToks), y: labels(qToks), title: `${current.kind.name(state.layer)} · ${which}`,
+    xTitle: 'key', yTitle: 'query', highlightRow: state.token, zmin: 0, zmax: 1, colorscale: 'Viridis',
+    colorbarTitle: 'attention weight (0 to 1)', showValues: qToks.length <= 14 && kToks.length <= 14,
+    onClick: ({ row }) => selectToken(row, false),
+  });
+}
+
+function renderGrid(layers) {
+  const grid = $('grid');
+  const H = layers[0].shape[0];
+  grid.style.gridTemplateColumns = `4.5rem repeat(${H + 1}, minmax(0, 1fr))`;
+  const cells = [];
+  const corner = document.createElement('div');
+  cells.push(corner);
+  for (let h = 0; h <= H; h += 1) {
+    const d = document.createElement('div');
+    d.className = 'grid-head';
+    d.textContent = h === H ? 'mean' : `head ${h}`;
+    cells.push(d);
+  }
+  const plots = [];
+  layers.forEach((act, l) => {
+    const lab = document.createElement('div');
+    lab.className = 'grid-head';
+    lab.textContent = `layer ${l}`;
+    cells.push(lab);
+    for (let h = 0; h <= H; h += 1) {
+      const head = h === H ? 'mean' : String(h);
+      const d = document.createElement('div');
+      d.setAttribute('role', 'button');
+      d.tabIndex = 0;
+      d.className = 'grid-cell';
+      d.dataset.layer = String(l);
+      d.dataset.head = head;
+      d.setAttribute('aria-label', `layer ${l}, ${head === 'mean' ? 'mean over heads' : `head ${head}`}`);
+      if (l === state.layer && head === String(state.head)) d.classList.add('selected');
+      const open = () => {
+        state.layer = l;
+        state.head = head;
+        update();
+        $('pattern-title').scrollIntoView({ behavior: 'smooth', block: 'start' });
+      };
+      d.addEventListener('click', open);
+      d.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } });
+      const p = document.createElement('div');
+      p.className = 'grid-plot';
+      d.append(p);
+      cells.push(d);
+      plots.push([p, headMatrix(act, head)]);
+    }
+  });
+  grid.replaceChildren(...cells);
+  plots.forEach(([p, z]) => heatmap(p, { z, compact: true, staticPlot: true, zmin: 0, zmax: 1, colorscale: 'Viridis', height: 120 }));
+  $('grid-title').textContent = `Every layer × head: ${current.kind.label}`;
+}
+
+function update() {
+  if (!current) return;
+  const { info, kind, toks, layers } = current;
+  const qToks = toks[kind.q];
+  const kToks = toks[kind.k];
+  if (state.token === null || state.token < 0 || state.token >= qToks.length) state.token = qToks.length - 1;
+  if (!(state.layer >= 0 && state.layer < layers.length)) state.layer = 0;
+  if (state.head !== 'mean' && !(Number(state.head) >= 0 && Number(state.head) < nHeads(info))) state.head = 'mean';
+  $('layer').value = String(state.layer);
+  $('head').value = String(state.head);
+  const act = layers[state.layer];
+  renderChips(qToks);
+  $('chips-title').textContent = kind.q === 'target_tokens' ? 'Target tokens (queries)' : 'Tokens';
+  $('key-note').textContent = kind.k !== kind.q ? `Keys are the source tokens: ${toks.tokens.join(' ')}` : 'Click a word, or focus one and use ← → Home End.';
+  renderWeights(act, qToks, kToks);
+  renderPattern(act, qToks, kToks, kind.label);
+  document.querySelectorAll('#grid .grid-cell').forEach((c) => {
+    c.classList.toggle('selected', Number(c.dataset.layer) === state.layer && c.dataset.head === String(state.head));
+  });
+  saveUrl();
+}
+
+function saveUrl() {
+  writeState({ model: state.model, text: state.text, target: state.target, kind: state.kind, layer: state.layer,
+    head: state.head, token: state.token }, { ...DEFAULTS, model: embeddedModels().default, kind: current ? kindsFor(current.info)[0].id : '' });
+}
+
+function selectToken(i, focus) {
+  if (!current) return;
+  const n = current.toks[current.kind.q].length;
+  state.token = Math.max(0, Math.min(n - 1, i));
+  update();
+  if (focus) {
+    const chip = $('chips').querySelector(`[data-index="${state.token}"]`);
+    if (chip) chip.focus();
+  }
+}
+
+async function load() {
+  const my = ++runId;
+  $('error').textContent = '';
+  document.body.dataset.ready = 'false';
+  $('status').textContent = 'running the model…';
+  try {
+    const info = await modelInfo(state.model);
+    const kinds = kindsFor(info);
+    const kind = kindObj(info);
+    state.kind = kind.id;
+    setOptions($('kind'), kinds.map((k) => [k.id, k.label]), kind.id);
+    setOptions($('layer'), Array.from({ length: nLayers(info) }, (_, l) => [l, `layer ${l}`]), state.layer);
+    setOptions($('head'), [['mean', 'mean over heads'], ...Array.from({ length: nHeads(info) }, (_, h) => [h, `head ${h}`])], state.head);
+    const encDec = info.arch === 'encoder_decoder';
+    $('target-label').hidden = !encDec;
+    let target = null;
+    if (encDec) {
+      if (!state.target.trim()) {
+        state.target = await defaultTarget(state.model, state.text);
+        $('target').value = state.target;
+      }
+      target = state.target;
+    }
+    const outs = await Promise.all(Array.from({ length: nLayers(info) }, (_, l) => fetchPattern(state.model, state.text, target, kind.name(l))));
+    if (my !== runId) return;
+    current = { info, kind, toks: { tokens: outs[0].tokens, target_tokens: outs[0].target_tokens || outs[0].tokens }, layers: outs.map((o) => o.act) };
+    renderGrid(current.layers);
+    update();
+    const qn = current.toks[kind.q].length;
+    $('status').textContent = `${state.model}: ${qn} query tokens, ${nLayers(info)} layers × ${nHeads(info)} heads (${kind.label})`;
+    document.body.dataset.ready = 'true';
+  } catch (e) {
+    if (my !== runId) return;
+    $('status').textContent = '';
+    $('error').textContent = e.message;
+    document.body.dataset.ready = 'error';
+  }
+}
+
+function init() {
+  const { models, default: def } = embeddedModels();
+  if (!state.model || !models.some((m) => m.id === state.model)) state.model = def || (models[0] && models[0].id) || '';
+  setOptions($('model'), models.map((m) => [m.id, m.id]), state.model);
+  const arch = () => (models.find((m) => m.id === state.model) || {}).arch || 'decoder';
+  if (!state.text) state.text = DEFAULT_TEXT[arch()] || DEFAULT_TEXT.decoder;
+  if (state.token === null && arch() === 'decoder') {
+    const i = ['<bos>', ...state.text.toLowerCase().split(/\s+/)].indexOf('it');
+    if (i > 0) state.token = i;
+  }
+  $('text').value = state.text;
+  $('target').value = state.target;
+  $('target-label').hidden = arch() !== 'encoder_decoder';
+
+  $('page-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    state.text = $('text').value;
+    state.target = $('target').value;
+    load();
+  });
+  $('model').addEventListener('change', () => {
+    const before = arch();
+    state.model = $('model').value;
+    if (arch() !== before && Object.values(DEFAULT_TEXT).includes($('text').value)) $('text').value = DEFAULT_TEXT[arch()];
+    state.text = $('text').value;
+    state.target = '';
+    $('target').value = '';
+    state.kind = '';
+    state.token = null;
+    state.layer = 0;
+    load();
+  });
+  $('kind').addEventListener('change', () => { state.kind = $('kind').value; state.token = null; load(); });
+  $('layer').addEventListener('change', () => { state.layer = Number($('layer').value); update(); });
+  $('head').addEventListener('change', () => { state.head = $('head').value; update(); });
+  $('chips').addEventListener('keydown', (e) => {
+    if (!current) return;
+    const n = current.toks[current.kind.q].length;
+    const moves = { ArrowLeft: state.token - 1, ArrowRight: state.token + 1, ArrowUp: state.token - 1, ArrowDown: state.token + 1, Home: 0, End: n - 1 };
+    if (e.key in moves) { e.preventDefault(); selectToken(moves[e.key], true); }
+  });
+  // Arrow keys anywhere outside a form field move between tokens too.
+  document.addEventListener('keydown', (e) => {
+    if (!current || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.target.closest && e.target.closest('input, select, textarea, .js-plotly-plot')) return;
+    if (e.key === 'ArrowLeft') { e.preventDefault(); selectToken(state.token - 1, true); }
+    if (e.key === 'ArrowRight') { e.preventDefault(); selectToken(state.token + 1, true); }
+  });
+  window.__xray = { state, current: () => current };
+  load();
+}
+
+init();
