@@ -13,7 +13,7 @@ from model import zoo
 
 from . import errors
 from .config import Settings, get_settings
-from .routers import generate, models, next_token, pages, trace
+from .routers import generate, models, next_token, pages, param_count, trace
 from .routers import inspect as inspect_routes
 from .security import SecurityHeaders
 
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(SecurityHeaders)
     errors.install(app)
-    for module in (models, trace, next_token, generate):
+    for module in (models, trace, next_token, generate, param_count):
         app.include_router(module.router)
     app.include_router(inspect_routes.router)
     app.include_router(pages.router)  # before the mount, so /static/vendor/plotly.min.js is routed
