@@ -1,0 +1,342 @@
+// Sampling playground (/sampling). The server sends the full last-position logits once (POST /api/v1/next-token
+// at temperature 1, no filters); every slider move re-filters them in the page with filtering.js (a mirror of
+// model/sampling.py) and redraws the chart with Plotly.react. One update is timed with
+// performance.mark/measure ('xray-slider-update').
+// Step: decoder-only models call POST /api/v1/generate with max_new_tokens=1 and the seed (the server samples);
+// the translator's /generate cannot continue a given target, so there the page draws the word from the filtered
+// distribution with a seeded PRNG (mulberry32) and says so in the log.
+import { getJSON, postJSON } from './api.js';
+import { plotlyText, plotConfig } from './heatmap.js';
+import { filterLogits, rankByLogit, mulberry32, sampleIndex } from './filtering.js';
+import { readState, writeState, embeddedModels } from './url-state.js';
+
+const $ = (id) => document.getElementById(id);
+const DEFAULT_TEXT = { decoder: 'the girl dropped the cup . it', encoder_decoder: 'the red cat sees the big dog' };
+const DEFAULT_TARGET = { encoder_decoder: 'le chat' };
+const DEFAULTS = { model: '', text: '', target: '', temperature: 1, top_k: null, top_p: null, seed: 0 };
+const N_SHOWN = 20; // bars on the chart
+const FMT = (v, d = 4) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
+
+const state = readState(DEFAULTS, ['top_k', 'top_p']);
+const infoCache = new Map();
+let data = null; // {info, vocab, logits, order, tokens, targetTokens, encDec}
+let result = null; // last filterLogits output
+const log = []; // generation steps
+let appended = 0; // words appended by Step to the current text (highlighted)
+
+function setOptions(select, items, value) {
+  select.replaceChildren(...items.map(([v, label]) => {
+    const o = document.createElement('option');
+    o.value = String(v);
+    o.textContent = label;
+    return o;
+  }));
+  select.value = String(value);
+}
+
+async function modelInfo(id) {
+  if (!infoCache.has(id)) infoCache.set(id, await getJSON(`/api/v1/models/${encodeURIComponent(id)}`));
+  return infoCache.get(id);
+}
+
+function params() {
+  return { temperature: state.temperature, topK: state.top_k, topP: state.top_p };
+}
+
+// ---------------------------------------------------------------- the timed update
+function draw() {
+  if (!data) return;
+  performance.mark('xray-slider-update-start');
+  result = filterLogits(data.logits, params(), data.order);
+  const { base, probs, order } = result;
+  const n = Math.min(N_SHOWN, order.length);
+  const ids = Array.from(order.subarray(0, n));
+  const words = ids.map((i) => plotlyText(data.vocab[i]));
+  const xs = ids.map((_, r) => r);
+  const after = ids.map((i) => probs[i]);
+  const before = ids.map((i) => base[i]);
+  const hover = ids.map((i, r) => `${words[r]} (id ${i})<br>p = ${FMT(probs[i], 5)}${probs[i] === 0 ? ' (cut)' : ''}`
+    + `<br>before top-k/top-p: ${FMT(base[i], 5)}<br>logit ${FMT(data.logits[i], 3)}`);
+  const traces = [
+    { type: 'bar', name: 'before top-k / top-p (at this temperature)', x: xs, y: before, hoverinfo: 'skip',
+      marker: { color: 'rgba(0,0,0,0)', line: { color: '#7f7f7f', width: 1.5 } } },
+    { type: 'bar', name: 'after the filters (sampled from)', x: xs, y: after, hovertext: hover, hoverinfo: 'text',
+      marker: { color: after, cmin: 0, cmax: 1, colorscale: 'Viridis', showscale: true,
+        colorbar: { title: { text: 'probability (0 to 1)', side: 'right' }, thickness: 12, len: 0.9 } } },
+  ];
+  const layout = {
+    title: { text: `Next word after the input · T = ${state.temperature}`, font: { size: 14 } },
+    barmode: 'overlay',
+    bargap: 0.15,
+    height: 380,
+    margin: { l: 60, r: 20, t: 40, b: 90 },
+    xaxis: { tickmode: 'array', tickvals: xs, ticktext: words, tickangle: -45, title: { text: 'candidate (most probable first)' } },
+    yaxis: { range: [0, 1], title: { text: 'probability' } },
+    legend: { orientation: 'h', x: 0, y: 1.12, font: { size: 11 } },
+    paper_bgcolor: '#fff', plot_bgcolor: '#fff',
+    font: { family: 'system-ui, sans-serif', size: 11 },
+    uirevision: 'keep',
+  };
+  window.Plotly.react($('plot-probs'), traces, layout, plotConfig('next-word-distribution'));
+  renderStats();
+  renderTable(ids);
+  performance.mark('xray-slider-update-end');
+  performance.measure('xray-slider-update', 'xray-slider-update-start', 'xray-slider-update-end');
+}
+
+function renderStats() {
+  $('stat-entropy').textContent = FMT(result.entropy);
+  $('stat-cut-k').textContent = FMT(result.cutByTopK);
+  $('stat-cut-p').textContent = FMT(result.cutByTopP);
+  $('stat-kept').textContent = `${result.kept} of ${data.logits.length}`;
+  const stats = $('stats');
+  stats.dataset.entropy = String(result.entropy);
+  stats.dataset.cutByTopK = String(result.cutByTopK);
+  stats.dataset.cutByTopP = String(result.cutByTopP);
+  stats.dataset.kept = String(result.kept);
+}
+
+function cell(text, cls) {
+  const td = document.createElement('td');
+  td.textContent = text;
+  if (cls) td.className = cls;
+  return td;
+}
+
+function renderTable(ids) {
+  const table = $('cand-table');
+  const head = document.createElement('tr');
+  for (const h of ['#', 'word', 'id', 'logit', 'prob before filters', 'prob']) {
+    const th = document.createElement('th');
+    th.textContent = h;
+    head.append(th);
+  }
+  const rows = ids.map((i, r) => {
+    const tr = document.createElement('tr');
+    tr.dataset.id = String(i);
+    tr.dataset.prob = String(result.probs[i]);
+    tr.dataset.base = String(result.base[i]);
+    if (result.probs[i] === 0) tr.className = 'cut';
+    tr.append(cell(String(r + 1)), cell(data.vocab[i], 'mono'), cell(String(i), 'num'), cell(FMT(data.logits[i], 3), 'num'),
+      cell(FMT(result.base[i]), 'num'), cell(FMT(result.probs[i]), 'num'));
+    return tr;
+  });
+  table.replaceChildren(head, ...rows);
+}
+
+// ---------------------------------------------------------------- controls
+function syncSliders() {
+  const V = data ? data.logits.length : Number($('top-k').max);
+  $('top-k').max = String(V);
+  $('temperature').value = String(state.temperature);
+  $('top-k').value = String(state.top_k === null ? V : state.top_k);
+  $('top-p').value = String(state.top_p === null ? 1 : state.top_p);
+  showSliderValues();
+}
+
+function showSliderValues() {
+  $('temperature-out').textContent = FMT(state.temperature, 2);
+  $('top-k-out').textContent = state.top_k === null ? 'off' : String(state.top_k);
+  $('top-p-out').textContent = state.top_p === null ? 'off (1)' : FMT(state.top_p, 2);
+}
+
+function readSliders() {
+  const V = Number($('top-k').max);
+  state.temperature = Number($('temperature').value);
+  const k = Number($('top-k').value);
+  state.top_k = k >= V ? null : k;
+  const p = Number($('top-p').value);
+  state.top_p = p >= 1 ? null : p;
+  showSliderValues();
+}
+
+function saveUrl() {
+  writeState({ ...state }, { ...DEFAULTS, model: embeddedModels().default });
+}
+
+function renderPrompt() {
+  const view = $('prompt-view');
+  const shown = data.encDec ? data.targetTokens : data.tokens;
+  const spans = [];
+  if (data.encDec) {
+    const src = document.createElement('div');
+    src.textContent = `source: ${data.tokens.join(' ')}`;
+    spans.push(src);
+  }
+  const line = document.createElement('div');
+  if (data.encDec) line.append('target: ');
+  shown.forEach((t, i) => {
+    const s = document.createElement('span');
+    s.textContent = t;
+    if (i >= shown.length - appended) s.className = 'new';
+    line.append(s, ' ');
+  });
+  const q = document.createElement('span');
+  q.className = 'muted';
+  q.textContent = '▮ ?';
+  line.append(q);
+  spans.push(line);
+  view.replaceChildren(...spans);
+}
+
+function renderLog() {
+  $('step-log').replaceChildren(...log.map((s) => {
+    const li = document.createElement('li');
+    li.dataset.token = s.token;
+    li.dataset.prob = String(s.prob);
+    li.textContent = `"${s.token}"  p = ${FMT(s.prob)}   (T = ${s.temperature}, top-k ${s.top_k ?? 'off'}, top-p ${s.top_p ?? 'off'}, seed ${s.seed}; ${s.how})`;
+    return li;
+  }));
+}
+
+async function fetchLogits() {
+  const info = await modelInfo(state.model);
+  const encDec = info.arch === 'encoder_decoder';
+  const body = { model: state.model, text: state.text, temperature: 1 };
+  if (encDec) body.target = state.target;
+  const out = await postJSON('/api/v1/next-token', body);
+  const V = out.logits.length;
+  const vocab = info.vocab && info.vocab.length === V ? info.vocab : Array.from({ length: V }, (_, i) => `#${i}`);
+  data = { info, vocab, logits: Float64Array.from(out.logits), tokens: out.tokens, targetTokens: out.target_tokens || [], encDec, server: out };
+  data.order = rankByLogit(data.logits);
+}
+
+async function load() {
+  $('error').textContent = '';
+  document.body.dataset.ready = 'false';
+  $('status').textContent = 'running the model…';
+  try {
+    await fetchLogits();
+    $('target-label').hidden = !data.encDec;
+    $('text-label').textContent = data.encDec ? 'Source text' : 'Text';
+    if (state.top_k !== null && state.top_k >= data.logits.length) state.top_k = null;
+    syncSliders();
+    draw();
+    renderPrompt();
+    saveUrl();
+    $('status').textContent = `${state.model}: ${data.logits.length} words in the vocabulary`;
+    $('step-note').textContent = data.encDec
+      ? 'Translator: the word is drawn in the page from the filtered distribution with a seeded generator (mulberry32).'
+      : 'The server samples the word (POST /api/v1/generate, max_new_tokens = 1, with this seed).';
+    document.body.dataset.ready = 'true';
+  } catch (e) {
+    $('status').textContent = '';
+    $('error').textContent = e.message;
+    document.body.dataset.ready = 'error';
+  }
+}
+
+async function step() {
+  if (!data) return;
+  const btn = $('step');
+  btn.disabled = true;
+  $('error').textContent = '';
+  document.body.dataset.ready = 'false';
+  const seed = state.seed + log.length;
+  try {
+    let token;
+    let prob;
+    let how;
+    if (!data.encDec) {
+      const body = { model: state.model, text: state.text, max_new_tokens: 1, temperature: state.temperature, seed };
+      if (state.top_k !== null) body.top_k = state.top_k;
+      if (state.top_p !== null) body.top_p = state.top_p;
+      const out = await postJSON('/api/v1/generate', body);
+      if (!out.steps.length) throw new Error('the model cannot take more words (context full)');
+      ({ token, prob } = out.steps[0]);
+      how = 'sampled by the server';
+    } else {
+      const id = sampleIndex(result.probs, result.order, mulberry32(seed)());
+      token = data.vocab[id];
+      prob = result.probs[id];
+      how = 'sampled in the page';
+    }
+    log.push({ token, prob, temperature: state.temperature, top_k: state.top_k, top_p: state.top_p, seed, how });
+    renderLog();
+    if (token === '<eos>') {
+      $('status').textContent = 'the model chose <eos>: the sequence ends here';
+      document.body.dataset.ready = 'true';
+      return;
+    }
+    if (data.encDec) state.target = `${state.target} ${token}`.trim(); else state.text = `${state.text} ${token}`.trim();
+    $('text').value = state.text;
+    $('target').value = state.target;
+    appended += 1;
+    await load();
+  } catch (e) {
+    $('error').textContent = e.message;
+    document.body.dataset.ready = 'error';
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+function init() {
+  const { models, default: def } = embeddedModels();
+  if (!state.model || !models.some((m) => m.id === state.model)) state.model = def || (models[0] && models[0].id) || '';
+  setOptions($('model'), models.map((m) => [m.id, m.id]), state.model);
+  const arch = () => (models.find((m) => m.id === state.model) || {}).arch || 'decoder';
+  if (!state.text) {
+    state.text = DEFAULT_TEXT[arch()] || DEFAULT_TEXT.decoder;
+    if (!state.target) state.target = DEFAULT_TARGET[arch()] || '';
+  }
+  if (!(state.temperature > 0)) state.temperature = 1;
+  if (!(state.top_p > 0 && state.top_p < 1)) state.top_p = null;
+  if (!(state.top_k >= 1)) state.top_k = null;
+  $('text').value = state.text;
+  $('target').value = state.target;
+  $('seed').value = String(state.seed);
+  $('target-label').hidden = arch() !== 'encoder_decoder';
+  syncSliders();
+
+  $('page-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    state.text = $('text').value;
+    state.target = $('target').value;
+    appended = 0;
+    load();
+  });
+  $('model').addEventListener('change', () => {
+    const before = arch();
+    state.model = $('model').value;
+    if (arch() !== before) {
+      if (Object.values(DEFAULT_TEXT).includes($('text').value)) $('text').value = DEFAULT_TEXT[arch()];
+      $('target').value = DEFAULT_TARGET[arch()] || '';
+    }
+    state.text = $('text').value;
+    state.target = $('target').value;
+    state.top_k = null;
+    appended = 0;
+    load();
+  });
+  for (const id of ['temperature', 'top-k', 'top-p']) {
+    $(id).addEventListener('input', () => { readSliders(); draw(); });
+    $(id).addEventListener('change', saveUrl);
+  }
+  $('seed').addEventListener('change', () => {
+    const v = Math.floor(Number($('seed').value));
+    state.seed = Number.isFinite(v) && v >= 0 ? v : 0;
+    $('seed').value = String(state.seed);
+    saveUrl();
+  });
+  $('step').addEventListener('click', step);
+
+  // Test hook: replace the logits (e.g. a synthetic 50,000-word vocabulary) and redraw.
+  window.__xray = {
+    state,
+    result: () => result,
+    data: () => data,
+    setLogits(logits, vocab) {
+      const V = logits.length;
+      data = { ...(data || { tokens: [], targetTokens: [], encDec: false }), logits: Float64Array.from(logits),
+        vocab: vocab || Array.from({ length: V }, (_, i) => `w${i}`) };
+      data.order = rankByLogit(data.logits);
+      state.top_k = null;
+      syncSliders();
+      draw();
+    },
+  };
+  load();
+}
+
+init();
