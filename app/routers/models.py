@@ -54,7 +54,7 @@ def list_models(models=Depends(get_models)):
 @handled
 def model_detail(model_id: str, models=Depends(get_models)):
     """One model: configuration, module tree with parameter counts and shapes, every activation name with its
-    dims (in forward order), the vocabulary and the training record stored with the checkpoint."""
+    dims (in module order), the vocabulary and the training record stored with the checkpoint."""
     loaded = get_model(models, model_id)
     meta = loaded.meta
     training = {k: v for k, v in meta.items() if k not in ("description", "metrics", "head_labels")}
