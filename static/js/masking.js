@@ -36,12 +36,23 @@ async function run() {
     const grid = $('mask-grid');
     grid.innerHTML = '';
     outs.forEach((out, i) => {
-      const own = out.mask === (info.arch === 'encoder_decoder' ? info.config.self_attn_mask : info.config.self_attn_mask);
+      const own = out.mask === info.config.self_attn_mask;
       const card = document.createElement('section');
       card.className = 'card mask-row';
       card.dataset.mask = out.mask;
-      card.innerHTML = `<h2>${out.mask}${own ? ' — the mask this model was trained with' : ''}</h2><p class="muted">${MASKS[i][1]}</p>
-        <div class="two-col"><div class="plot allowed"></div><div class="plot pattern"></div></div>`;
+      const h2 = document.createElement('h2');
+      h2.textContent = `${out.mask}${own ? ' — the mask this model was trained with' : ''}`;
+      const p = document.createElement('p');
+      p.className = 'muted';
+      p.textContent = MASKS[i][1];
+      const plots = document.createElement('div');
+      plots.className = 'two-col';
+      for (const cls of ['allowed', 'pattern']) {
+        const d = document.createElement('div');
+        d.className = `plot ${cls}`;
+        plots.appendChild(d);
+      }
+      card.append(h2, p, plots);
       grid.appendChild(card);
       const toks = out.tokens.map((t, j) => `${j}:${t}`);
       heatmap(card.querySelector('.allowed'), { z: out.allowed.map((r) => r.map((v) => (v ? 1 : 0))), x: toks, y: toks,

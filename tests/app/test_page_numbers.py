@@ -123,9 +123,11 @@ def test_trace_steps_compose(client, models, model_id):
                 np.testing.assert_allclose(scaled, dot / math.sqrt(cfg.d_head), **TOL)
                 scores = act(tr, f"{a}.hook_attn_scores")
                 hidden = np.isneginf(scores)
-                if kind == "attn" and cfg.self_attn_mask == "causal":
-                    n = scores.shape[-1]
+                n = scores.shape[-1]
+                if kind == "attn" and stack != "encoder" and cfg.self_attn_mask == "causal":
                     assert (hidden == ~np.tril(np.ones((n, n), bool))[None]).all()
+                else:  # encoder self-attention and cross-attention: only padding is hidden (none in this text)
+                    assert not hidden.any()
                 np.testing.assert_allclose(scores[~hidden], scaled[~hidden], **TOL)
                 pattern = act(tr, f"{a}.hook_pattern")
                 np.testing.assert_allclose(pattern, softmax(scores), **TOL)
