@@ -1,0 +1,146 @@
+"""POST /api/v1/next-token and /api/v1/generate: the distribution is re-derived in numpy from the raw logits
+(which are checked against a direct forward pass); generation is seeded and greedy decoding (top_k = 1) is
+re-done step by step with the model itself."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+GPT, TRANSLATOR = "tiny-gpt", "tiny-translator"
+
+
+def np_filter(logits, temperature, top_k=None, top_p=None):
+    """Independent numpy version of: softmax(l / T) -> keep top k -> keep the smallest prefix with mass >= p."""
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    order = np.argsort(-p, kind="stable")
+    keep = np.zeros_like(p, dtype=bool)
+    k = len(p) if top_k is None else min(top_k, len(p))
+    keep[order[:k]] = True
+    cut_k = p[~keep].sum()
+    cut_p = 0.0
+    if top_p is not None and top_p < 1:
+        kept = p[order[:k]] / p[order[:k]].sum()
+        n = int(np.searchsorted(np.cumsum(kept), top_p - 1e-12) + 1)  # smallest prefix reaching top_p
+        cut_p = p[order[n:k]].sum()
+        keep[order[n:k]] = False
+    q = np.where(keep, p, 0)
+    return q / q.sum(), cut_k, cut_p
+
+
+def forward_logits(lm, text, target=None):
+    src = torch.tensor([lm.encode(text)])
+    with torch.inference_mode():
+        if lm.is_encoder_decoder:
+            return lm.model(src, torch.tensor([lm.encode_target(target or "")]))[0, -1].double().numpy()
+        return lm.model(src)[0, -1].double().numpy()
+
+
+@pytest.mark.parametrize("mid", [GPT, TRANSLATOR])
+@pytest.mark.parametrize("temperature,top_k,top_p", [(1.0, None, None), (0.7, 5, None), (1.5, None, 0.8),
+                                                     (1.0, 3, 0.5), (0.05, None, 0.999)])
+def test_next_token_matches_numpy(client, loaded, words, mid, temperature, top_k, top_p):
+    lm = loaded[mid]
+    text = words(lm, 4)
+    target = words(lm, 2, skip=5) if lm.is_encoder_decoder else None
+    body = {"model": mid, "text": text, "temperature": temperature, "top_k": top_k, "top_p": top_p,
+            "n_candidates": 8, **({"target": target} if target else {})}
+    r = client.post("/api/v1/next-token", json=body)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    logits = forward_logits(lm, text, target)
+    np.testing.assert_allclose(out["logits"], logits, rtol=1e-5, atol=1e-5)
+    want, cut_k, cut_p = np_filter(out["logits"], temperature, top_k, top_p)
+    np.testing.assert_allclose(out["probs"], want, atol=1e-6)
+    assert out["cut_by_top_k"] == pytest.approx(cut_k, abs=1e-6)
+    assert out["cut_by_top_p"] == pytest.approx(cut_p, abs=1e-6)
+    nz = want[want > 0]
+    assert out["entropy"] == pytest.approx(float(-(nz * np.log(nz)).sum()), abs=1e-5)
+    # candidates: the most probable survivors, in order, never a filtered token
+    cands = out["candidates"]
+    assert 1 <= len(cands) <= min(8, int((want > 0).sum()))
+    assert [c["prob"] for c in cands] == sorted((c["prob"] for c in cands), reverse=True)
+    for c in cands:
+        assert c["prob"] > 0 and c["token"] == lm.tokenizer.vocab[c["id"]]
+        assert c["prob"] == pytest.approx(want[c["id"]], abs=1e-6)
+        assert c["logit"] == pytest.approx(logits[c["id"]], abs=1e-4)
+    if top_k is not None:
+        assert int((np.array(out["probs"]) > 0).sum()) <= top_k
+    assert out["temperature"] == temperature and out["top_k"] == top_k and out["top_p"] == top_p
+
+
+BAD = [({"temperature": 0}, "temperature"), ({"temperature": -1}, "temperature"), ({"top_k": 0}, "top_k"),
+       ({"top_k": -3}, "top_k"), ({"top_p": 0}, "top_p"), ({"top_p": 1.01}, "top_p"), ({"top_p": -0.5}, "top_p"),
+       ({"temperature": "hot"}, "temperature")]
+
+
+@pytest.mark.parametrize("route", ["/api/v1/next-token", "/api/v1/generate"])
+@pytest.mark.parametrize("bad,field", BAD)
+def test_bad_sampling_params(client, error_of, route, bad, field):
+    e = error_of(client.post(route, json={"model": GPT, "text": "the", **bad}), 422)
+    assert field in e["message"]
+
+
+@pytest.mark.parametrize("route", ["/api/v1/next-token", "/api/v1/generate"])
+@pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
+def test_non_finite_temperature(client, error_of, route, literal):
+    raw = b'{"model": "tiny-gpt", "text": "the", "temperature": ' + literal + b"}"
+    e = error_of(client.post(route, content=raw, headers={"content-type": "application/json"}), 422)
+    assert "temperature" in e["message"] and "finite" in e["message"]
+
+
+@pytest.mark.parametrize("route", ["/api/v1/next-token", "/api/v1/generate"])
+def test_sampling_routes_refuse_bad_text_and_model(client, loaded, words, error_of, route):
+    lm = loaded[GPT]
+    assert error_of(client.post(route, json={"model": "nope", "text": "a"}), 404)["code"] == "unknown_model"
+    assert error_of(client.post(route, json={"model": GPT, "text": " "}), 422)["code"] == "empty_text"
+    e = error_of(client.post(route, json={"model": GPT, "text": words(lm, lm.cfg.n_ctx + 3)}), 422)
+    assert e["code"] == "text_too_long" and str(lm.cfg.n_ctx) in e["message"]
+    r = client.post(route, content=b"{", headers={"content-type": "application/json"})
+    assert error_of(r, 400)["code"] == "malformed_json"
+
+
+@pytest.mark.parametrize("mid", [GPT, TRANSLATOR])
+def test_generate_same_seed_same_output(client, loaded, words, mid):
+    lm = loaded[mid]
+    body = {"model": mid, "text": words(lm, 3), "max_new_tokens": 8, "temperature": 1.3, "seed": 7}
+    a, b = client.post("/api/v1/generate", json=body).json(), client.post("/api/v1/generate", json=body).json()
+    assert a == b and 1 <= len(a["steps"]) <= 8
+    assert a["tokens"] == [s["token"] for s in a["steps"]]
+    for s in a["steps"]:
+        assert s["token"] == lm.tokenizer.vocab[s["id"]] and 0 < s["prob"] <= 1
+        assert s["id"] in [c["id"] for c in s["candidates"]] or len(s["candidates"]) == 5
+    outs = {tuple(client.post("/api/v1/generate", json={**body, "seed": s}).json()["tokens"]) for s in range(6)}
+    assert len(outs) > 1  # at temperature 1.3 different seeds do not all give the same text
+
+
+@pytest.mark.parametrize("mid", [GPT, TRANSLATOR])
+def test_generate_greedy_equals_argmax_decoding(client, loaded, words, mid):
+    lm = loaded[mid]
+    text = words(lm, 3, skip=2)
+    out = client.post("/api/v1/generate", json={"model": mid, "text": text, "max_new_tokens": 6, "top_k": 1}).json()
+    src = lm.encode(text)
+    seq = [lm.tokenizer.bos_id] if lm.is_encoder_decoder else list(src)
+    got = []
+    with torch.inference_mode():
+        while len(got) < 6 and len(seq) < lm.cfg.n_ctx:
+            if lm.is_encoder_decoder:
+                logits = lm.model(torch.tensor([src]), torch.tensor([seq]))[0, -1]
+            else:
+                logits = lm.model(torch.tensor([seq]))[0, -1]
+            nxt = int(torch.argmax(logits))
+            got.append(nxt)
+            seq.append(nxt)
+            if nxt == lm.tokenizer.eos_id:
+                break
+    assert [s["id"] for s in out["steps"]] == got
+    assert all(s["prob"] == pytest.approx(1.0) for s in out["steps"])
+    assert out["prompt_tokens"] == lm.tokenizer.decode(src)
+
+
+@pytest.mark.parametrize("n", [0, 65, -1])
+def test_generate_step_limit(client, error_of, n):
+    e = error_of(client.post("/api/v1/generate", json={"model": GPT, "text": "the", "max_new_tokens": n}), 422)
+    assert "max_new_tokens" in e["message"]
