@@ -103,7 +103,14 @@ def page(browser, request):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
     problems = _Problems()
-    pg.on("console", lambda m: problems.add("console.error", m.text) if m.type == "error" else None)
+    def on_console(m):
+        if m.type != "error":
+            return
+        url = (m.location or {}).get("url", "")
+        if url.endswith("/favicon.ico"):  # the browser asks for it on its own; not a page error
+            return
+        problems.add("console.error", f"{m.text} [{url}]" if url else m.text)
+    pg.on("console", on_console)
     pg.on("pageerror", lambda e: problems.add("pageerror", str(e)))
 
     def on_dialog(d):
@@ -144,6 +151,9 @@ def save_screenshot():
     return screenshot
 
 
-def wait_ready(pg, timeout: float = 30_000) -> None:
-    """Wait until the page's module sets <body data-ready="true"> (pages set it after their data is drawn)."""
-    pg.wait_for_function("document.body.dataset.ready === 'true'", timeout=timeout)
+def wait_ready(pg, timeout: float = 30_000, state: str = "true") -> None:
+    """Wait until the page's module sets <body data-ready="true"> (pages set it after their data is drawn).
+
+    A CSS selector wait, not wait_for_function: the pages' Content-Security-Policy forbids eval, which
+    Playwright's wait_for_function needs for its predicate."""
+    pg.wait_for_selector(f'body[data-ready="{state}"]', state="attached", timeout=timeout)
