@@ -33,7 +33,8 @@ def check_params(temperature: float, top_k: int | None, top_p: float | None) -> 
 def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
                   top_p: float | None = None) -> Filtered:
     check_params(temperature, top_k, top_p)
-    base = (logits.double() / temperature).softmax(-1)
+    shifted = logits.double() - logits.double().max()  # max = 0, so a tiny temperature gives 0 and -inf, never inf
+    base = (shifted / temperature).softmax(-1)
     order = torch.sort(base, descending=True, stable=True).indices
     keep = torch.ones_like(base, dtype=torch.bool)
     cut_k = cut_p = 0.0
