@@ -38,7 +38,9 @@ function outShape(info, m) {
   const leaf = OUT_HOOK[m.module];
   const hookScope = m.module.startsWith('ln') || m.module === 'mlp' || m.module.endsWith('attn')
     ? (m.module.startsWith('ln') ? `${m.path}.${leaf}` : `${m.scope}.${leaf}`) : (m.scope ? `${m.scope}.${leaf}` : leaf);
-  const a = info.activation_names.find((x) => x.name === hookScope);
+  // encoder-decoder: the shared embedding and position table are traced per stack (encoder.hook_embed, ...)
+  const a = info.activation_names.find((x) => x.name === hookScope)
+    || info.activation_names.find((x) => x.name === `encoder.${hookScope}`);
   if (!a) return '';
   const cfg = info.config;
   const size = { pos: 'pos', d_model: cfg.d_model, d_vocab: cfg.vocab_size, d_mlp: cfg.d_mlp };
