@@ -15,6 +15,7 @@ from . import errors
 from .config import Settings, get_settings
 from .routers import generate, models, next_token, pages, param_count, trace
 from .routers import inspect as inspect_routes
+from .routers import heads as heads_routes, timeline as timeline_routes
 from .security import SecurityHeaders
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (models, trace, next_token, generate, param_count):
         app.include_router(module.router)
     app.include_router(inspect_routes.router)
+    app.include_router(heads_routes.router); app.include_router(timeline_routes.router)
     app.include_router(pages.router)  # before the mount, so /static/vendor/plotly.min.js is routed
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     return app
