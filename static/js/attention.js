@@ -77,6 +77,13 @@ function meanOverHeads(act) {
 
 function headMatrix(act, head) { return head === 'mean' ? meanOverHeads(act) : act.data[Number(head)]; }
 
+// For drawing: causal self-attention (decoder-only blocks, translator decoder) cannot look at later keys; those
+// weights are exactly 0 in the data and are drawn as masked (null, grey) so they differ from a learned 0.
+function forDisplay(z, kind) {
+  if (kind.q !== kind.k || kind.id === 'encoder') return z;
+  return z.map((row, q) => row.map((v, k) => (k > q ? null : v)));
+}
+
 function labels(toks) { return toks.map((t, i) => `${i}:${t}`); }
 
 // ---------------------------------------------------------------- rendering
@@ -102,7 +109,6 @@ function renderWeights(act, qToks, kToks) {
   const heads = [...Array.from({ length: H }, (_, h) => h), 'mean'];
   const mean = meanOverHeads(act)[q];
   const rowOf = (h) => (h === 'mean' ? mean : act.data[h][q]);
-  const kx = labels(kToks);
   $('bars-title').textContent = `What "${qToks[q]}" (position ${q}) attends to, layer ${state.layer}, every head`;
 
   const wrap = $('head-bars');
@@ -122,7 +128,7 @@ function renderWeights(act, qToks, kToks) {
     const el = wrap.children[i];
     el.classList.toggle('selected', String(h) === String(state.head));
     el.setAttribute('aria-label', `open ${h === 'mean' ? 'mean over heads' : `head ${h}`}`);
-    bars(el, { x: kx, y: rowOf(h).map((v) => (v === null ? 0 : v)), title: h === 'mean' ? 'mean over heads' : `head ${h}`,
+    bars(el, { x: kToks, y: rowOf(h).map((v) => (v === null ? 0 : v)), title: h === 'mean' ? 'mean over heads' : `head ${h}`,
       xTitle: 'key', yTitle: 'weight', yRange: [0, 1], height: 240, filename: `attention_L${state.layer}_${h}_q${q}` });
   });
 
@@ -162,7 +168,7 @@ function renderPattern(act, qToks, kToks, kindLabel) {
   const which = state.head === 'mean' ? 'mean over heads' : `head ${state.head}`;
   $('pattern-title').textContent = `${kindLabel}, layer ${state.layer}, ${which}`;
   heatmap($('plot-pattern'), {
-    z, x: labels(kToks), y: labels(qToks), title: `${current.kind.name(state.layer)} · ${which}`,
+    z: forDisplay(z, current.kind), x: labels(kToks), y: labels(qToks), title: `${current.kind.name(state.layer)} · ${which}`,
     xTitle: 'key', yTitle: 'query', highlightRow: state.token, zmin: 0, zmax: 1, colorscale: 'Viridis',
     colorbarTitle: 'attention weight (0 to 1)', showValues: qToks.length <= 14 && kToks.length <= 14,
     onClick: ({ row }) => selectToken(row, false),
@@ -210,7 +216,7 @@ function renderGrid(layers) {
       p.className = 'grid-plot';
       d.append(p);
       cells.push(d);
-      plots.push([p, headMatrix(act, head)]);
+      plots.push([p, forDisplay(headMatrix(act, head), current.kind)]);
     }
   });
   grid.replaceChildren(...cells);

@@ -16,7 +16,6 @@ export function plotConfig(filename) {
   return {
     responsive: true,
     displaylogo: false,
-    displayModeBar: true,
     modeBarButtonsToRemove: ['select2d', 'lasso2d'],
     toImageButtonOptions: { format: 'png', filename: filename || 'xray-plot', scale: 2 },
   };
@@ -77,8 +76,8 @@ export function heatmap(el, opts) {
     zmax,
     showscale: !compact,
     colorbar: { title: { text: plotlyText(colorbarTitle || ''), side: 'right' }, thickness: 12, len: 0.9 },
-    xgap: cols <= 40 ? 1 : 0,
-    ygap: rows <= 40 ? 1 : 0,
+    xgap: !compact && cols <= 40 ? 1 : 0,
+    ygap: !compact && rows <= 40 ? 1 : 0,
   };
   if (showValues) {
     trace.texttemplate = '%{z:.2f}';

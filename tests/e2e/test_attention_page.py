@@ -25,6 +25,14 @@ def plot_z(page, el_id: str):
     return page.evaluate(f"() => document.getElementById('{el_id}').data[0].z")
 
 
+def causal_view(m: np.ndarray) -> np.ndarray:
+    """How a causal pattern is drawn: weights of later keys (exactly 0) become masked cells (null -> nan)."""
+    assert np.all(m[np.triu_indices(m.shape[0], 1)] == 0)
+    out = m.astype(float).copy()
+    out[np.triu_indices(m.shape[0], 1)] = np.nan
+    return out
+
+
 def bar_ys(page) -> dict[str, list[float]]:
     return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#head-bars .head-bar')]
         .map((d) => [d.dataset.head, Array.from(d.data[0].y)]))""")
@@ -80,10 +88,10 @@ def test_click_word_shows_the_models_weights(page, server):
     for h in range(n_heads):
         np.testing.assert_allclose(bars[str(h)], pattern[h, q], atol=0)
     # default head is the mean: the big heatmap is the mean over heads, and its selected row is the query
-    np.testing.assert_allclose(np.array(plot_z(page, "plot-pattern"), dtype=float), reference.mean(0), atol=1e-4)
+    np.testing.assert_allclose(np.array(plot_z(page, "plot-pattern"), dtype=float), causal_view(reference.mean(0)), atol=1e-4)
     # open head 2 by clicking its bar chart: the heatmap becomes that head's full pattern
     page.locator('#head-bars .head-bar[data-head="2"]').click()
-    np.testing.assert_allclose(np.array(plot_z(page, "plot-pattern"), dtype=float), pattern[2], atol=0)
+    np.testing.assert_allclose(np.array(plot_z(page, "plot-pattern"), dtype=float), causal_view(pattern[2]), atol=0)
     assert "head 2" in page.text_content("#pattern-title")
     screenshot(page, "attention-tiny-gpt")
 
@@ -115,10 +123,10 @@ def test_grid_cell_opens_that_layer_and_head(page, server):
     page.locator('#grid .grid-cell[data-layer="1"][data-head="3"]').click()
     assert page.input_value("#layer") == "1" and page.input_value("#head") == "3"
     reference = torch_pattern(GPT, SENTENCE, "blocks.1.attn.hook_pattern")
-    np.testing.assert_allclose(np.array(plot_z(page, "plot-pattern"), dtype=float), reference[3], atol=1e-4)
+    np.testing.assert_allclose(np.array(plot_z(page, "plot-pattern"), dtype=float), causal_view(reference[3]), atol=1e-4)
     # each small map is the same matrix as its head
     small = page.evaluate("""() => document.querySelector('#grid .grid-cell[data-layer="0"][data-head="1"] .grid-plot').data[0].z""")
-    np.testing.assert_allclose(np.array(small, dtype=float), torch_pattern(GPT, SENTENCE, "blocks.0.attn.hook_pattern")[1], atol=1e-4)
+    np.testing.assert_allclose(np.array(small, dtype=float), causal_view(torch_pattern(GPT, SENTENCE, "blocks.0.attn.hook_pattern")[1]), atol=1e-4)
 
 
 def test_url_reproduces_the_view(page, server, browser):
