@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Transformer X-Ray", version="1.0.0", lifespan=lifespan,
                   description="Every intermediate of a small trained transformer's forward pass, as JSON.")
     app.state.settings = settings
-    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)  # 9 costs ~5x the time for 2% less
     app.add_middleware(SecurityHeaders)
     errors.install(app)
     for module in (models, trace, next_token, generate, param_count):
