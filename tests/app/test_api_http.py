@@ -64,3 +64,23 @@ def test_unknown_route_and_method(client, error_of):
 def test_large_responses_are_gzipped(client):
     r = client.post("/api/v1/trace", json={"model": "tiny-gpt", "text": "the"}, headers={"accept-encoding": "gzip"})
     assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+
+
+def test_catch_all_is_json_in_the_error_shape():
+    """The last-resort handler (never reached by the API, see test_schemathesis.py) still answers in the error
+    shape: checked on a throwaway app with one failing route."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from app import errors
+
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret detail")
+
+    r = TestClient(app, raise_server_exceptions=False).get("/boom")
+    assert r.status_code == 500
+    assert r.json()["error"]["code"] == "internal_error" and "secret" not in r.text
