@@ -2,9 +2,12 @@
 // (pre vs post from POST /api/v1/trace), the hidden activations, and the fraction near zero (POST /ffn-stats).
 import { getJSON, postJSON } from './api.js';
 import { heatmap } from './heatmap.js';
+import { syncExample } from './examples.js';
+import { setOptions } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 const boot = JSON.parse($('xray-models').textContent);
+const archOf = (id) => (boot.models.find((m) => m.id === id) || {}).arch || 'decoder';
 let info = null;
 
 async function loadInfo(id) {
@@ -12,7 +15,7 @@ async function loadInfo(id) {
   const layers = info.activation_names.map((a) => a.name).filter((n) => n.endsWith('mlp.hook_post')).map((n) => n.replace(/\.mlp\.hook_post$/, ''));
   if (!layers.length) throw new Error(`${id} has no feed-forward sublayer (it was trained without one)`);
   const keep = $('layer').value;
-  $('layer').innerHTML = layers.map((l) => `<option>${l}</option>`).join('');
+  setOptions($('layer'), layers);
   if (layers.includes(keep)) $('layer').value = keep;
   $('target-label').hidden = info.arch !== 'encoder_decoder';
 }
@@ -61,11 +64,13 @@ async function run() {
 
 function init() {
   const params = new URLSearchParams(location.search);
-  $('model').innerHTML = boot.models.map((m) => `<option>${m.id}</option>`).join('');
+  setOptions($('model'), boot.models.map((m) => m.id));
   $('model').value = params.get('model') || boot.default;
   if (params.get('text')) $('text').value = params.get('text');
+  if (params.get('target') !== null && $('target')) $('target').value = params.get('target');
+  syncExample(archOf($('model').value));
   $('page-form').addEventListener('submit', (e) => { e.preventDefault(); run(); });
-  $('model').addEventListener('change', run);
+  $('model').addEventListener('change', () => { syncExample(archOf($('model').value)); run(); });
   $('layer').addEventListener('change', run);
   run();
 }

@@ -2,9 +2,12 @@
 // the values before and after, and the learned γ / β. Everything comes from POST /api/v1/trace and the weights.
 import { getJSON, postJSON } from './api.js';
 import { heatmap } from './heatmap.js';
+import { syncExample } from './examples.js';
+import { setOptions } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 const boot = JSON.parse($('xray-models').textContent);
+const archOf = (id) => (boot.models.find((m) => m.id === id) || {}).arch || 'decoder';
 const COLORS = ['#0072B2', '#E69F00', '#009E73', '#CC79A7'];
 let info = null;
 
@@ -27,7 +30,7 @@ async function loadInfo(id) {
   const lns = info.activation_names.map((a) => a.name).filter((n) => n.endsWith('.hook_normalized')).map((n) => n.replace(/\.hook_normalized$/, ''));
   if (!lns.length) throw new Error(`${id} has no layer norm (it was trained without one)`);
   const keep = $('ln').value;
-  $('ln').innerHTML = lns.map((l) => `<option>${l}</option>`).join('');
+  setOptions($('ln'), lns);
   if (lns.includes(keep)) $('ln').value = keep;
   $('target-label').hidden = info.arch !== 'encoder_decoder';
 }
@@ -75,12 +78,14 @@ async function run() {
 
 function init() {
   const params = new URLSearchParams(location.search);
-  $('model').innerHTML = boot.models.map((m) => `<option>${m.id}</option>`).join('');
+  setOptions($('model'), boot.models.map((m) => m.id));
   $('model').value = params.get('model') || boot.default;
   if (params.get('text')) $('text').value = params.get('text');
-  if (params.get('ln')) $('ln').innerHTML = `<option>${params.get('ln')}</option>`;
+  if (params.get('target') !== null && $('target')) $('target').value = params.get('target');
+  syncExample(archOf($('model').value));
+  if (params.get('ln')) setOptions($('ln'), [params.get('ln')]);  // checked against the model's norms in loadInfo
   $('page-form').addEventListener('submit', (e) => { e.preventDefault(); run(); });
-  $('model').addEventListener('change', run);
+  $('model').addEventListener('change', () => { syncExample(archOf($('model').value)); run(); });
   $('ln').addEventListener('change', run);
   run();
 }

@@ -2,9 +2,12 @@
 // query/key pairs are allowed, and the attention pattern that results.
 import { getJSON, postJSON } from './api.js';
 import { heatmap } from './heatmap.js';
+import { MASK_EXAMPLES, syncExample } from './examples.js';
+import { setOptions } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 const boot = JSON.parse($('xray-models').textContent);
+const archOf = (id) => (boot.models.find((m) => m.id === id) || {}).arch || 'decoder';
 const MASKS = [
   ['causal', 'Causal: each position sees itself and earlier positions (decoders, text generation).'],
   ['padding', 'Padding: every position sees every real token; <pad> tokens are hidden (encoders, batches of unequal length).'],
@@ -16,8 +19,10 @@ async function loadInfo(id) {
   info = await getJSON(`/api/v1/models/${encodeURIComponent(id)}`);
   const n = info.config.n_layers;
   const keepL = $('layer').value; const keepH = $('head').value;
-  $('layer').innerHTML = Array.from({ length: n }, (_, i) => `<option value="${i}">${info.arch === 'encoder_decoder' ? 'decoder' : 'blocks'}.${i}</option>`).join('');
-  $('head').innerHTML = Array.from({ length: info.config.n_heads }, (_, i) => `<option value="${i}">head ${i}</option>`).join('');
+  const layers = Array.from({ length: n }, (_, i) => i);
+  setOptions($('layer'), layers, layers.map((i) => `${info.arch === 'encoder_decoder' ? 'decoder' : 'blocks'}.${i}`));
+  const heads = Array.from({ length: info.config.n_heads }, (_, i) => i);
+  setOptions($('head'), heads, heads.map((i) => `head ${i}`));
   if (keepL && Number(keepL) < n) $('layer').value = keepL;
   if (keepH && Number(keepH) < info.config.n_heads) $('head').value = keepH;
   $('target-label').hidden = info.arch !== 'encoder_decoder';
@@ -34,7 +39,7 @@ async function run() {
     if (info.arch === 'encoder_decoder') body.target = $('target').value;
     const outs = await Promise.all(MASKS.map(([mask]) => postJSON('/api/v1/masked-attention', { ...body, mask })));
     const grid = $('mask-grid');
-    grid.innerHTML = '';
+    grid.replaceChildren();
     outs.forEach((out, i) => {
       const own = out.mask === info.config.self_attn_mask;
       const card = document.createElement('section');
@@ -70,11 +75,13 @@ async function run() {
 
 function init() {
   const params = new URLSearchParams(location.search);
-  $('model').innerHTML = boot.models.map((m) => `<option>${m.id}</option>`).join('');
+  setOptions($('model'), boot.models.map((m) => m.id));
   $('model').value = params.get('model') || boot.default;
   if (params.get('text')) $('text').value = params.get('text');
+  if (params.get('target') !== null && $('target')) $('target').value = params.get('target');
+  syncExample(archOf($('model').value), MASK_EXAMPLES);
   $('page-form').addEventListener('submit', (e) => { e.preventDefault(); run(); });
-  $('model').addEventListener('change', run);
+  $('model').addEventListener('change', () => { syncExample(archOf($('model').value), MASK_EXAMPLES); run(); });
   $('layer').addEventListener('change', run);
   $('head').addEventListener('change', run);
   run();

@@ -2,6 +2,7 @@
 // buffer with its shape: GET /api/v1/models/{id}/weights) and its activation dims (GET /api/v1/models/{id}).
 // Each box links to the page that shows that part at work.
 import { getJSON } from './api.js';
+import { setOptions } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 const boot = JSON.parse($('xray-models').textContent);
@@ -128,7 +129,7 @@ async function run() {
 
 function init() {
   const params = new URLSearchParams(location.search);
-  $('model').innerHTML = boot.models.map((m) => `<option>${m.id}</option>`).join('');
+  setOptions($('model'), boot.models.map((m) => m.id));
   $('model').value = params.get('model') || boot.default;
   $('page-form').addEventListener('submit', (e) => { e.preventDefault(); run(); });
   $('model').addEventListener('change', () => { history.replaceState(null, '', `?model=${$('model').value}`); run(); });

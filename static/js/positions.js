@@ -2,6 +2,7 @@
 // (GET /models/{id}/positions), and the shuffle check (POST /api/v1/shuffle) on the models that are loaded.
 import { getJSON, postJSON } from './api.js';
 import { heatmap } from './heatmap.js';
+import { el, setOptions } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 const boot = JSON.parse($('xray-models').textContent);
@@ -27,12 +28,15 @@ async function run() {
   }
 }
 
-function cands(list) { return list.slice(0, 3).map((c) => `<span class="mono">${escapeHtml(c.token)}</span> ${c.prob.toFixed(3)}`).join(', '); }
-function escapeHtml(s) { return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c])); }
+function cands(list) {
+  const out = [];
+  list.slice(0, 3).forEach((c, i) => out.push(...(i ? [', '] : []), el('span', { className: 'mono', textContent: c.token }), ` ${c.prob.toFixed(3)}`));
+  return out;
+}
 
 async function shuffle() {
   const box = $('shuffle-result');
-  box.innerHTML = '<p class="status">Running…</p>';
+  box.replaceChildren(el('p', { className: 'status', textContent: 'Running…' }));
   const decoders = boot.models.filter((m) => m.arch === 'decoder');
   const runs = [];
   for (const m of decoders) {
@@ -44,25 +48,30 @@ async function shuffle() {
     const seed = Number($('shuffle-seed').value) || 0;
     const results = await Promise.all(runs.map((r) => postJSON('/api/v1/shuffle', { model: r.model, text, seed, mask: r.mask })));
     const first = results[0];
-    let html = `<p>Original: <span class="mono">${escapeHtml(first.tokens.join(' '))}</span><br>Shuffled: <span class="mono">${escapeHtml(first.shuffled_tokens.join(' '))}</span></p>`;
-    html += '<table class="shuffle-table"><tr><th>model</th><th>positions</th><th>mask</th><th>next word (original)</th><th>next word (shuffled)</th><th>largest probability change</th><th>verdict</th></tr>';
-    results.forEach((r, i) => {
+    const words = el('p', {}, ['Original: ', el('span', { className: 'mono', id: 'shuffle-original', textContent: first.tokens.join(' ') }), el('br'),
+      'Shuffled: ', el('span', { className: 'mono', id: 'shuffle-shuffled', textContent: first.shuffled_tokens.join(' ') })]);
+    const head = el('tr', {}, ['model', 'positions', 'mask', 'next word (original)', 'next word (shuffled)', 'largest probability change', 'verdict']
+      .map((t) => el('th', { textContent: t })));
+    const rows = results.map((r, i) => {
       const same = r.max_abs_diff < 1e-5;
-      html += `<tr data-model="${r.model}" data-mask="${r.mask}"><td class="mono">${r.model}</td><td>${r.pos_embed}</td><td>${r.mask}${runs[i].mask ? ' (removed for this test)' : ' (its own)'}</td>
-        <td>${cands(r.top)}</td><td>${cands(r.top_shuffled)}</td><td class="mono diff">${r.max_abs_diff.toExponential(2)}</td>
-        <td>${same ? '<strong>identical</strong>: order is invisible' : 'changes: order matters'}</td></tr>`;
+      return el('tr', { dataset: { model: r.model, mask: r.mask } }, [
+        el('td', { className: 'mono', textContent: r.model }), el('td', { textContent: r.pos_embed }),
+        el('td', { textContent: `${r.mask}${runs[i].mask ? ' (removed for this test)' : ' (its own)'}` }),
+        el('td', {}, cands(r.top)), el('td', {}, cands(r.top_shuffled)),
+        el('td', { className: 'mono diff', textContent: r.max_abs_diff.toExponential(2) }),
+        el('td', {}, same ? [el('strong', { textContent: 'identical' }), ': order is invisible'] : ['changes: order matters'])]);
     });
-    html += '</table><p class="muted">Without position vectors and without a mask, attention sums over a set: every order gives the same numbers (up to float rounding). A causal mask alone already leaks order, since each position sees a different prefix.</p>';
-    box.innerHTML = html;
+    box.replaceChildren(words, el('table', { className: 'shuffle-table' }, [head, ...rows]), el('p', { className: 'muted',
+      textContent: 'Without position vectors and without a mask, attention sums over a set: every order gives the same numbers (up to float rounding). A causal mask alone already leaks order, since each position sees a different prefix.' }));
   } catch (e) {
-    box.innerHTML = '';
+    box.replaceChildren();
     $('error').textContent = e.message;
   }
 }
 
 function init() {
   const params = new URLSearchParams(location.search);
-  $('model').innerHTML = boot.models.map((m) => `<option>${m.id}</option>`).join('');
+  setOptions($('model'), boot.models.map((m) => m.id));
   $('model').value = params.get('model') || boot.default;
   $('page-form').addEventListener('submit', (e) => { e.preventDefault(); run(); });
   $('model').addEventListener('change', run);

@@ -2,9 +2,12 @@
 // wrote into it, per token (POST /api/v1/residual-norms: L2 norms of the traced activations).
 import { postJSON } from './api.js';
 import { heatmap } from './heatmap.js';
+import { syncExample } from './examples.js';
+import { setOptions } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 const boot = JSON.parse($('xray-models').textContent);
+const archOf = (id) => (boot.models.find((m) => m.id === id) || {}).arch || 'decoder';
 const COLORS = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000'];
 const WRITERS = [['hook_attn_out', 'attention'], ['hook_cross_attn_out', 'cross-attention'], ['hook_mlp_out', 'FFN']];
 
@@ -62,11 +65,13 @@ async function run() {
 
 function init() {
   const params = new URLSearchParams(location.search);
-  $('model').innerHTML = boot.models.map((m) => `<option>${m.id}</option>`).join('');
+  setOptions($('model'), boot.models.map((m) => m.id));
   $('model').value = params.get('model') || boot.default;
   if (params.get('text')) $('text').value = params.get('text');
+  if (params.get('target') !== null && $('target')) $('target').value = params.get('target');
+  syncExample(archOf($('model').value));
   $('page-form').addEventListener('submit', (e) => { e.preventDefault(); run(); });
-  $('model').addEventListener('change', run);
+  $('model').addEventListener('change', () => { syncExample(archOf($('model').value)); run(); });
   run();
 }
 init();

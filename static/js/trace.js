@@ -2,9 +2,12 @@
 // activation names; every number drawn is an activation returned by POST /api/v1/trace.
 import { getJSON, postJSON } from './api.js';
 import { heatmap, bars } from './heatmap.js';
+import { syncExample } from './examples.js';
+import { el, setOptions } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 const boot = JSON.parse($('xray-models').textContent);
+const archOf = (id) => (boot.models.find((m) => m.id === id) || {}).arch || 'decoder';
 const params = new URLSearchParams(location.search);
 const state = { info: null, trace: null, steps: [], step: Number(params.get('step') || 0),
   token: Number(params.get('token') || 0), head: Number(params.get('head') || 0), goto: params.get('goto') };
@@ -157,12 +160,14 @@ function renderStep() {
     const ids = toks.map((w) => state.info.vocab.indexOf(w));
     $('step-name').textContent = `tokens  [${toks.length}]  (pos)`;
     Plotly.purge(main);
-    main.innerHTML = `<table class="token-table"><tr><th>pos</th>${toks.map((_, i) => `<td>${i}</td>`).join('')}</tr>
-      <tr><th>word</th>${toks.map((w, i) => `<td class="mono${i === t ? ' sel' : ''}">${escapeHtml(w)}</td>`).join('')}</tr>
-      <tr><th>id</th>${ids.map((id, i) => `<td class="mono${i === t ? ' sel' : ''}" data-testid="token-id">${id}</td>`).join('')}</tr></table>`;
+    const cell = (text, i, extra = {}) => el('td', { className: `mono${i === t ? ' sel' : ''}`, textContent: String(text), ...extra });
+    main.replaceChildren(el('table', { className: 'token-table' }, [
+      el('tr', {}, [el('th', { textContent: 'pos' }), ...toks.map((_, i) => el('td', { textContent: String(i) }))]),
+      el('tr', {}, [el('th', { textContent: 'word' }), ...toks.map((w, i) => cell(w, i))]),
+      el('tr', {}, [el('th', { textContent: 'id' }), ...ids.map((id, i) => cell(id, i, { dataset: { testid: 'token-id' } }))])]));
     side.hidden = true;
   } else {
-    main.innerHTML = '';
+    main.replaceChildren();
     a = act(s.name);
     $('step-name').textContent = `${s.name}   ${shapeText(a)}`;
     if (s.kind === 'ln') {
@@ -206,11 +211,9 @@ function renderStep() {
 
 function embedName(stack, leaf) { return stack === 'blocks' ? leaf : `${stack}.${leaf}`; }
 
-function escapeHtml(s) { return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c])); }
-
 function renderTokenChips(toks, t) {
   const box = $('tokens');
-  box.innerHTML = '';
+  box.replaceChildren();
   toks.forEach((w, i) => {
     const b = document.createElement('button');
     b.type = 'button';
@@ -224,7 +227,7 @@ function renderTokenChips(toks, t) {
 
 function renderStepList() {
   const ol = $('step-list');
-  ol.innerHTML = '';
+  ol.replaceChildren();
   let lastBlock = null;
   state.steps.forEach((s, i) => {
     const li = document.createElement('li');
@@ -249,11 +252,12 @@ async function loadModel(id) {
   state.steps = built.steps;
   const cfg = built.cfg;
   $('target-label').hidden = cfg.arch !== 'encoder_decoder';
-  $('head').innerHTML = Array.from({ length: cfg.n_heads }, (_, i) => `<option value="${i}">head ${i}</option>`).join('');
+  const heads = Array.from({ length: cfg.n_heads }, (_, i) => i);
+  setOptions($('head'), heads, heads.map((i) => `head ${i}`));
   state.head = Math.min(state.head, cfg.n_heads - 1);
   $('head').value = String(state.head);
   const blocks = [...new Set(state.steps.map((s) => s.block).filter((b) => /\.\d+$/.test(b)))];
-  $('layer').innerHTML = blocks.map((b) => `<option value="${b}">${b}</option>`).join('');
+  setOptions($('layer'), blocks);
   renderStepList();
 }
 
@@ -282,12 +286,13 @@ async function run() {
 
 function init() {
   const sel = $('model');
-  sel.innerHTML = boot.models.map((m) => `<option value="${m.id}">${m.id}</option>`).join('');
+  setOptions(sel, boot.models.map((m) => m.id));
   sel.value = params.get('model') || boot.default;
   if (params.get('text')) $('text').value = params.get('text');
   if (params.get('target') !== null) $('target').value = params.get('target');
+  else syncExample(archOf(sel.value));
   $('trace-form').addEventListener('submit', (e) => { e.preventDefault(); run(); });
-  sel.addEventListener('change', () => { state.step = 0; if ((boot.models.find((m) => m.id === sel.value) || {}).arch === 'encoder_decoder' && !$('target').value) $('target').value = ''; run(); });
+  sel.addEventListener('change', () => { state.step = 0; syncExample(archOf(sel.value)); run(); });
   $('prev').addEventListener('click', () => { state.step -= 1; renderStep(); });
   $('next').addEventListener('click', () => { state.step += 1; renderStep(); });
   $('head').addEventListener('change', () => { state.head = Number($('head').value); renderStep(); });
