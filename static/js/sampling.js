@@ -61,18 +61,21 @@ function draw() {
     { type: 'bar', name: 'before top-k / top-p (at this temperature)', x: xs, y: before, hoverinfo: 'skip',
       marker: { color: 'rgba(0,0,0,0)', line: { color: '#7f7f7f', width: 1.5 } } },
     { type: 'bar', name: 'after the filters (sampled from)', x: xs, y: after, hovertext: hover, hoverinfo: 'text',
-      marker: { color: after, cmin: 0, cmax: 1, colorscale: 'Viridis', showscale: true,
-        colorbar: { title: { text: 'probability (0 to 1)', side: 'right' }, thickness: 12, len: 0.9 } } },
+      // one Viridis colour; the y axis is the labelled 0..1 probability scale (a colourbar would double the
+      // cost of each slider redraw and say nothing the axis does not)
+      marker: { color: '#31688e' } },
   ];
   const layout = {
-    title: { text: `Next word after the input · T = ${state.temperature}`, font: { size: 14 } },
+    title: { text: 'Next word after the input', font: { size: 14 }, y: 0.97, yanchor: 'top' },
     barmode: 'overlay',
     bargap: 0.15,
     height: 380,
-    margin: { l: 60, r: 20, t: 40, b: 90 },
-    xaxis: { tickmode: 'array', tickvals: xs, ticktext: words, tickangle: -45, title: { text: 'candidate (most probable first)' } },
-    yaxis: { range: [0, 1], title: { text: 'probability' } },
-    legend: { orientation: 'h', x: 0, y: 1.12, font: { size: 11 } },
+    margin: { l: 60, r: 20, t: 70, b: 90 },
+    // fixed ranges: no autorange pass on each slider move
+    xaxis: { tickmode: 'array', tickvals: xs, ticktext: words, tickangle: -45, range: [-0.5, n - 0.5], autorange: false,
+      title: { text: 'candidate (most probable first)' } },
+    yaxis: { range: [0, 1], autorange: false, title: { text: 'probability (0 to 1)' } },
+    legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom', font: { size: 11 } },
     paper_bgcolor: '#fff', plot_bgcolor: '#fff',
     font: { family: 'system-ui, sans-serif', size: 11 },
     uirevision: 'keep',
