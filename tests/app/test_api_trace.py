@@ -3,7 +3,6 @@ null, names select by glob, every bad input is a 4xx in the error shape, and con
 their own activations."""
 from __future__ import annotations
 
-import math
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
