@@ -6,7 +6,7 @@ number of values a trace may return (MAX_TRACE_VALUES, checked after the forward
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -15,6 +15,7 @@ MAX_NAMES = 64
 MAX_NEW_TOKENS = 64
 MAX_CANDIDATES = 50
 MAX_TRACE_VALUES = 20_000_000
+MAX_NAME_CHARS = 200
 
 
 # ---- errors -------------------------------------------------------------------------------------------------
@@ -87,9 +88,10 @@ class TextBody(TextOnly):
 
 
 class TraceIn(TextBody):
-    names: list[str] | None = Field(None, max_length=MAX_NAMES, examples=[["blocks.0.attn.hook_pattern", "*resid_post"]],
-                                    description="activation names or globs (fnmatch: * ? [..]); omitted = all. "
-                                                f"At most {MAX_NAMES} entries; each must match at least one name")
+    names: list[Annotated[str, Field(max_length=MAX_NAME_CHARS)]] | None = Field(
+        None, max_length=MAX_NAMES, examples=[["blocks.0.attn.hook_pattern", "*resid_post"]],
+        description=f"activation names or globs (fnmatch: * ? [..]); omitted = all. At most {MAX_NAMES} entries of "
+                    f"at most {MAX_NAME_CHARS} characters; each must match at least one activation")
     precision: int = Field(5, ge=1, le=10, description="significant digits of each returned value")
 
 

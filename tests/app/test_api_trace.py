@@ -190,3 +190,8 @@ def test_concurrent_traces_each_get_their_own(client, loaded, words):
             together = list(pool.map(post, texts * 2))
         for i, out in enumerate(together):
             assert out == single[i % 8]
+
+
+def test_overlong_glob_refused(client, error_of):
+    e = error_of(client.post("/api/v1/trace", json={"model": GPT, "text": "a", "names": ["*" * 201]}), 422)
+    assert "names.0" in e["message"] and "200" in e["message"]
