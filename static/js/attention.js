@@ -240,6 +240,8 @@ function update() {
   $('key-note').textContent = kind.k !== kind.q ? `Keys are the source tokens: ${toks.tokens.join(' ')}` : 'Click a word, or focus one and use ← → Home End.';
   renderWeights(act, qToks, kToks);
   renderPattern(act, qToks, kToks, kind.label);
+  $('pattern-note').textContent = 'Rows are queries (the word doing the looking), columns are keys. Click a row to select that word.'
+    + (kind.q === kind.k && kind.id !== 'encoder' ? ' Grey cells are masked: a causal layer cannot look at later words (score −∞ before the softmax, weight exactly 0).' : '');
   document.querySelectorAll('#grid .grid-cell').forEach((c) => {
     c.classList.toggle('selected', Number(c.dataset.layer) === state.layer && c.dataset.head === String(state.head));
   });
