@@ -53,3 +53,4 @@ page("/logit-lens", "logit_lens.html", "Logit lens", "Logit lens")
 # Attention explorer and sampling playground (issue 4).
 page("/attention", "attention.html", "Attention explorer", "Attention")
 page("/sampling", "sampling.html", "Sampling playground", "Sampling")
+page("/compare", "compare.html", "Compare two models", "Compare")
