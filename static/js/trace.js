@@ -167,7 +167,7 @@ function renderStep() {
       el('tr', {}, [el('th', { textContent: 'id' }), ...ids.map((id, i) => cell(id, i, { dataset: { testid: 'token-id' } }))])]));
     side.hidden = true;
   } else {
-    main.replaceChildren();
+    main.querySelector('.token-table')?.remove();  // the token-ids table; Plotly's own nodes stay for react()
     a = act(s.name);
     $('step-name').textContent = `${s.name}   ${shapeText(a)}`;
     if (s.kind === 'ln') {

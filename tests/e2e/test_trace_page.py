@@ -55,6 +55,8 @@ def test_step_through_to_the_logits_and_back(page, server, model_id):
         if activation != "tokens":  # token ids step: a table, not an activation
             assert activation in names, name_line
             assert re.search(r"\[\d+(, \d+)*\]", name_line), name_line  # the shape is shown
+            # the main heatmap is drawn (Plotly paints a heatmap as an <image> in its .hm layer)
+            assert page.locator("#plot-main .hm image").count() == 1, f"empty heatmap at step {i}: {title}"
         titles.append(title)
         shown.append(activation)
         if i == 12:
