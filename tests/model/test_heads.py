@@ -1,0 +1,57 @@
+"""Head labels are computed from attention patterns, so they are checked against a head whose pattern is known
+by hand (uniform attention), and the shipped models must show the behaviours their corpora were built for."""
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+from model import data, heads, zoo
+from model.data import english_vocab
+from model.tokenizer import WordTokenizer
+from model.train import GPT_BASE
+from model.transformer import build_model
+
+
+@pytest.fixture(scope="module")
+def scored():
+    return {m: heads.score_heads(zoo.load(m)) for m in ("tiny-gpt", "tiny-translator")}
+
+
+def test_uniform_attention_scores_equal_the_hand_computation():
+    tok = WordTokenizer(english_vocab())
+    model = build_model(GPT_BASE.replace(vocab_size=len(tok), n_layers=1)).eval()
+    with torch.no_grad():
+        model.stack.blocks[0].attn.W_K.zero_()  # all scores 0 -> every visible key gets 1 / (q + 1)
+        model.stack.blocks[0].attn.b_K.zero_()
+    loaded = zoo.LoadedModel("uniform", model, tok)
+    out = heads.score_heads(loaded)
+    assert len(out) == GPT_BASE.n_heads
+    # on a 13-token <bos> + 12-word doubled sequence, query j (1..24) gives 1/(j+1) to each key
+    rng = random.Random(heads.PROBE_SEED)
+    lengths = [len(data.english_document(rng, 40)) + 1 for _ in range(heads.N_PROBES // 4)]
+    expect_prev = sum(sum(1 / (q + 1) for q in range(1, n)) / (n - 1) for n in lengths) / len(lengths)
+    for h in out:
+        assert h["scores"]["previous-token"] == pytest.approx(expect_prev, abs=1e-4)
+        assert h["scores"]["self"] == pytest.approx(expect_prev, abs=1e-4)
+        assert h["scores"]["first-token"] == pytest.approx(expect_prev, abs=1e-4)
+        assert h["labels"] == []
+
+
+def test_scores_are_attention_weights(scored):
+    for model_heads in scored.values():
+        for h in model_heads:
+            assert all(0.0 <= s <= 1.0 for s in h["scores"].values())
+            assert h["labels"] == sorted(h["labels"], key=lambda b: -h["scores"][b])
+
+
+def test_tiny_gpt_has_a_subject_head_and_a_pronoun_head(scored):
+    labels = {b for h in scored["tiny-gpt"] for b in h["labels"]}
+    assert {"subject-verb", "pronoun-antecedent"} <= labels
+
+
+def test_tiny_translator_cross_attention_aligns_words(scored):
+    cross = [h for h in scored["tiny-translator"] if ".cross_attn" in h["name"]]
+    assert len(cross) == 2 * 4
+    assert max(h["scores"]["alignment"] for h in cross) >= 0.6
