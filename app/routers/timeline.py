@@ -52,15 +52,15 @@ def _caches(request: Request) -> dict[str, tl.SnapshotCache]:
         return state.timeline_caches
 
 
-def snapshot_cache(request: Request, loaded: LoadedModel) -> tl.SnapshotCache:
-    """The model's snapshot cache; 404 when it kept no timeline."""
+def snapshot_cache(request: Request, loaded: LoadedModel, required: bool = True) -> tl.SnapshotCache:
+    """The model's snapshot cache; 404 when it kept no timeline and `required`."""
     caches = _caches(request)
     directory = tl.timeline_dir(request.app.state.settings.checkpoint_dir, loaded.id)
     with _LOCK:
         cache = caches.get(loaded.id)
         if cache is None:
             cache = caches[loaded.id] = tl.SnapshotCache(directory)
-    if not cache.steps():
+    if required and not cache.steps():
         with_timeline = [m for m in request.app.state.models
                          if tl.list_steps(tl.timeline_dir(request.app.state.settings.checkpoint_dir, m))]
         raise ApiError(404, "no_timeline", f"{loaded.id} kept no snapshots along training; models with a timeline: "
@@ -71,9 +71,10 @@ def snapshot_cache(request: Request, loaded: LoadedModel) -> tl.SnapshotCache:
 @router.get("/models/{model_id}/timeline", response_model=TimelineOut, responses=error_responses(404))
 @handled
 def timeline(model_id: str, request: Request, models=Depends(get_models)):
-    """The training steps at which snapshots were kept, with the training loss recorded nearest to each."""
+    """The training steps at which snapshots were kept, with the training loss recorded nearest to each. A model
+    that kept no snapshots answers with empty lists (pages ask every model whether it has a timeline)."""
     loaded = get_model(models, model_id)
-    steps = snapshot_cache(request, loaded).steps()
+    steps = snapshot_cache(request, loaded, required=False).steps()
     losses = (loaded.meta.get("training") or {}).get("losses") or []
     near = [tl.loss_near(losses, s) for s in steps]
     return {"model": loaded.id, "steps": steps, "losses": [n[1] if n else None for n in near],

@@ -1,13 +1,16 @@
 // Attention explorer (/attention): token chips, per-head bars for the selected query word, the query x key
 // pattern of one head (or the mean over heads), and a layers x heads grid. Data: POST /api/v1/trace with one
-// `names` entry per layer (hook_pattern only), so long inputs stay small on the wire.
+// `names` entry per layer (hook_pattern only), so long inputs stay small on the wire. Head labels come from
+// GET /api/v1/models/{id}/heads; for a model that kept snapshots along training (tiny-gpt) a training-step
+// slider redraws the patterns from POST /api/v1/timeline/attention (attention-extras.js).
 import { getJSON, postJSON } from './api.js';
+import { headEntry, headScores, labelText, scoresText, timeline, timelinePatterns } from './attention-extras.js';
 import { heatmap, bars } from './heatmap.js';
 import { readState, writeState, embeddedModels } from './url-state.js';
 
 const $ = (id) => document.getElementById(id);
 const DEFAULT_TEXT = { decoder: 'the girl dropped the cup . it broke .', encoder_decoder: 'the red cat sees the big dog' };
-const DEFAULTS = { model: '', text: '', target: '', kind: '', layer: 0, head: 'mean', token: null };
+const DEFAULTS = { model: '', text: '', target: '', kind: '', layer: 0, head: 'mean', token: null, step: null };
 
 // Which attention layers a model has; q/k say whether queries/keys are source or target tokens.
 const KINDS = {
@@ -19,10 +22,10 @@ const KINDS = {
   ],
 };
 
-const state = readState(DEFAULTS, ['token', 'layer']);
+const state = readState(DEFAULTS, ['token', 'layer', 'step']);
 const infoCache = new Map(); // model id -> /api/v1/models/{id}
 const patternCache = new Map(); // model|text|target|name -> {tokens, target_tokens, act}
-let current = null; // {info, kind, tokens: {tokens, target_tokens}, layers: [act per layer]}
+let current = null; // {info, kind, tokens: {tokens, target_tokens}, layers: [act per layer], scores, timeline, snap}
 let runId = 0;
 
 function kindsFor(info) { return KINDS[info.arch === 'encoder_decoder' ? 'encoder_decoder' : 'decoder']; }
@@ -77,6 +80,65 @@ function meanOverHeads(act) {
 
 function headMatrix(act, head) { return head === 'mean' ? meanOverHeads(act) : act.data[Number(head)]; }
 
+// ---------------------------------------------------------------- head labels and training timeline
+function attnName(l) { return current.kind.name(l).replace(/\.hook_pattern$/, ''); }
+function headLabel(l, h) { return h === 'mean' ? '' : labelText(headEntry(current.scores, attnName(l), h)); }
+function headTitle(l, h) {
+  if (h === 'mean') return 'mean over heads';
+  const lab = headLabel(l, h);
+  return lab ? `head ${h} · ${lab}` : `head ${h}`;
+}
+
+// The patterns on display: the trained model's, or (timeline step chosen) the snapshot's, per layer.
+function shownLayers() { return current.snap ? current.snap.layers : current.layers; }
+
+// Fetch every layer's patterns along training for the current text; keep those of the chosen step.
+async function loadSnapshot() {
+  const tl = current.timeline;
+  if (state.step === null || !tl || !tl.steps.includes(state.step)) { state.step = null; current.snap = null; return; }
+  const outs = await Promise.all(current.layers.map((_, l) => timelinePatterns(state.model, state.text, l)));
+  const i = outs[0].steps.indexOf(state.step);
+  current.snap = { step: state.step, layers: outs.map((o) => {
+    const data = o.patterns[i];
+    return { dims: ['head', 'query_pos', 'key_pos'], shape: [data.length, data[0].length, data[0][0].length], data };
+  }) };
+}
+
+function renderTimeline() {
+  const tl = current.timeline;
+  const has = Boolean(tl && tl.steps.length);
+  $('step-label').hidden = !has;
+  if (!has) return;
+  const slider = $('step');
+  slider.max = String(tl.steps.length - 1);
+  const i = state.step === null ? tl.steps.length - 1 : tl.steps.indexOf(state.step);
+  slider.value = String(i);
+  const final = state.step === null;
+  const loss = tl.losses[i];
+  $('step-out').textContent = `${tl.steps[i]}${final ? ' (trained)' : ''}`;
+  $('step-note').textContent = final
+    ? `The trained model (its last snapshot, step ${tl.steps[i]}). Slide left to see the patterns earlier in training.`
+    : `${state.model} after ${tl.steps[i]} of ${tl.steps[tl.steps.length - 1]} training steps`
+      + (loss === null ? '' : ` (training loss ≈ ${loss.toFixed(3)} at step ${tl.loss_steps[i]})`)
+      + '. Head labels stay those of the trained model.';
+}
+
+async function selectStep(i) {
+  if (!current || !current.timeline) return;
+  const steps = current.timeline.steps;
+  state.step = i >= steps.length - 1 ? null : steps[i];
+  document.body.dataset.ready = 'false';
+  try {
+    await loadSnapshot();
+    renderGrid(shownLayers());
+    update();
+    document.body.dataset.ready = 'true';
+  } catch (e) {
+    $('error').textContent = e.message;
+    document.body.dataset.ready = 'error';
+  }
+}
+
 // For drawing: causal self-attention (decoder-only blocks, translator decoder) cannot look at later keys; those
 // weights are exactly 0 in the data and are drawn as masked (null, grey) so they differ from a learned 0.
 function forDisplay(z, kind) {
@@ -128,7 +190,7 @@ function renderWeights(act, qToks, kToks) {
     const el = wrap.children[i];
     el.classList.toggle('selected', String(h) === String(state.head));
     el.setAttribute('aria-label', `open ${h === 'mean' ? 'mean over heads' : `head ${h}`}`);
-    bars(el, { x: kToks, y: rowOf(h).map((v) => (v === null ? 0 : v)), title: h === 'mean' ? 'mean over heads' : `head ${h}`,
+    bars(el, { x: kToks, y: rowOf(h).map((v) => (v === null ? 0 : v)), title: headTitle(state.layer, h),
       xTitle: 'key', yTitle: 'weight', yRange: [0, 1], height: 240, filename: `attention_L${state.layer}_${h}_q${q}` });
   });
 
@@ -147,7 +209,7 @@ function renderWeights(act, qToks, kToks) {
     tr.dataset.head = String(h);
     if (String(h) === String(state.head)) tr.className = 'sel';
     const th = document.createElement('th');
-    th.textContent = h === 'mean' ? 'mean' : `head ${h}`;
+    th.textContent = h === 'mean' ? 'mean' : headTitle(state.layer, h);
     tr.append(th, ...rowOf(h).map((v, k) => {
       const td = document.createElement('td');
       td.dataset.key = String(k);
@@ -214,14 +276,17 @@ function renderGrid(layers) {
       d.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } });
       const p = document.createElement('div');
       p.className = 'grid-plot';
-      d.append(p);
+      const cap = document.createElement('div');
+      cap.className = 'grid-label';
+      cap.textContent = headLabel(l, head);
+      d.append(p, cap);
       cells.push(d);
       plots.push([p, forDisplay(headMatrix(act, head), current.kind)]);
     }
   });
   grid.replaceChildren(...cells);
   plots.forEach(([p, z]) => heatmap(p, { z, compact: true, staticPlot: true, zmin: 0, zmax: 1, colorscale: 'Viridis', height: 120 }));
-  $('grid-title').textContent = `Every layer × head: ${current.kind.label}`;
+  $('grid-title').textContent = `Every layer × head: ${current.kind.label}${current.snap ? ` at training step ${current.snap.step}` : ''}`;
 }
 
 function update() {
@@ -234,12 +299,19 @@ function update() {
   if (state.head !== 'mean' && !(Number(state.head) >= 0 && Number(state.head) < nHeads(info))) state.head = 'mean';
   $('layer').value = String(state.layer);
   $('head').value = String(state.head);
-  const act = layers[state.layer];
+  const act = shownLayers()[state.layer];
+  setOptions($('head'), [['mean', 'mean over heads'], ...Array.from({ length: nHeads(info) }, (_, h) => [h, headTitle(state.layer, h)])], state.head);
   renderChips(qToks);
   $('chips-title').textContent = kind.q === 'target_tokens' ? 'Target tokens (queries)' : 'Tokens';
   $('key-note').textContent = kind.k !== kind.q ? `Keys are the source tokens: ${toks.tokens.join(' ')}` : 'Click a word, or focus one and use ← → Home End.';
   renderWeights(act, qToks, kToks);
   renderPattern(act, qToks, kToks, kind.label);
+  const entry = state.head === 'mean' ? undefined : headEntry(current.scores, attnName(state.layer), state.head);
+  $('head-scores').textContent = entry
+    ? `${entry.name} head ${entry.head} (trained model): ${entry.labels.length ? `labels ${entry.labels.join(', ')}` : 'no label'}`
+      + ` (threshold ${current.scores.threshold}); scores: ${scoresText(entry)}`
+    : '';
+  renderTimeline();
   $('pattern-note').textContent = 'Rows are queries (the word doing the looking), columns are keys. Click a row to select that word.'
     + (kind.q === kind.k && kind.id !== 'encoder' ? ' Grey cells are masked: a causal layer cannot look at later words (score −∞ before the softmax, weight exactly 0).' : '');
   document.querySelectorAll('#grid .grid-cell').forEach((c) => {
@@ -250,7 +322,7 @@ function update() {
 
 function saveUrl() {
   writeState({ model: state.model, text: state.text, target: state.target, kind: state.kind, layer: state.layer,
-    head: state.head, token: state.token }, { ...DEFAULTS, model: embeddedModels().default, kind: current ? kindsFor(current.info)[0].id : '' });
+    head: state.head, token: state.token, step: state.step }, { ...DEFAULTS, model: embeddedModels().default, kind: current ? kindsFor(current.info)[0].id : '' });
 }
 
 function selectToken(i, focus) {
@@ -287,10 +359,17 @@ async function load() {
       }
       target = state.target;
     }
-    const outs = await Promise.all(Array.from({ length: nLayers(info) }, (_, l) => fetchPattern(state.model, state.text, target, kind.name(l))));
+    const [outs, scores, tl] = await Promise.all([
+      Promise.all(Array.from({ length: nLayers(info) }, (_, l) => fetchPattern(state.model, state.text, target, kind.name(l)))),
+      headScores(state.model),
+      encDec ? null : timeline(state.model),
+    ]);
     if (my !== runId) return;
-    current = { info, kind, toks: { tokens: outs[0].tokens, target_tokens: outs[0].target_tokens || outs[0].tokens }, layers: outs.map((o) => o.act) };
-    renderGrid(current.layers);
+    current = { info, kind, toks: { tokens: outs[0].tokens, target_tokens: outs[0].target_tokens || outs[0].tokens },
+      layers: outs.map((o) => o.act), scores, timeline: tl && tl.steps.length ? tl : null, snap: null };
+    await loadSnapshot();
+    if (my !== runId) return;
+    renderGrid(shownLayers());
     update();
     const qn = current.toks[kind.q].length;
     $('status').textContent = `${state.model}: ${qn} query tokens, ${nLayers(info)} layers × ${nHeads(info)} heads (${kind.label})`;
@@ -333,11 +412,13 @@ function init() {
     state.kind = '';
     state.token = null;
     state.layer = 0;
+    state.step = null;
     load();
   });
   $('kind').addEventListener('change', () => { state.kind = $('kind').value; state.token = null; load(); });
   $('layer').addEventListener('change', () => { state.layer = Number($('layer').value); update(); });
   $('head').addEventListener('change', () => { state.head = $('head').value; update(); });
+  $('step').addEventListener('input', () => selectStep(Number($('step').value)));
   $('chips').addEventListener('keydown', (e) => {
     if (!current) return;
     const n = current.toks[current.kind.q].length;

@@ -137,8 +137,16 @@ def test_bad_requests_get_4xx(client, error_of, body, status, code):
     assert error_of(client.post("/api/v1/timeline/attention", json=body), status)["code"] == code
 
 
+def test_model_without_snapshots_has_an_empty_timeline(client, loaded):
+    without = [m for m in loaded if m != GPT]
+    assert without
+    for m in without:
+        r = client.get(f"/api/v1/models/{m}/timeline")
+        assert r.status_code == 200 and r.json() == {"model": m, "steps": [], "losses": [], "loss_steps": []}
+
+
 @pytest.mark.parametrize("model_id,status,code", [
-    ("nope", 404, "unknown_model"), (TRANSLATOR, 404, "no_timeline"), ("step-00000", 404, "unknown_model"),
+    ("nope", 404, "unknown_model"), ("step-00000", 404, "unknown_model"),
     ("tiny-gpt.json", 404, "unknown_model"),
 ])
 def test_timeline_errors(client, error_of, model_id, status, code):
