@@ -46,7 +46,11 @@ function cell(row, text, tag = 'td') {
   row.appendChild(c);
   return c;
 }
-function fmt(v) { return v === null || v === undefined ? '—' : NUM.format(v); }
+const INT = new Intl.NumberFormat('en', { maximumFractionDigits: 0 });
+function fmt(v) {
+  if (v === null || v === undefined) return '—';
+  return Number.isInteger(v) && Math.abs(v) >= 1000 ? INT.format(v) : NUM.format(v); // counts in full, not 109,400
+}
 
 async function detailOf(id) {
   if (!details.has(id)) details.set(id, getJSON(`/api/v1/models/${encodeURIComponent(id)}`));
