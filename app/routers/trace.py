@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import fnmatch
-import json
-
 import numpy as np
+import orjson
 import torch
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
@@ -30,8 +29,8 @@ def check_names(patterns: list[str], available: list[str]) -> None:
                            f"activation_names; globs like 'blocks.0.attn.*' work)")
 
 
-def to_json_data(t: torch.Tensor, digits: int):
-    """Nested lists rounded to `digits` significant digits; -inf / +inf / NaN become null."""
+def round_sig(t: torch.Tensor, digits: int) -> np.ndarray:
+    """float64 array rounded to `digits` significant digits (non-finite values kept as they are)."""
     x = t.detach().double().numpy()
     finite = np.isfinite(x)
     safe = np.where(finite, x, 0.0)
@@ -39,9 +38,22 @@ def to_json_data(t: torch.Tensor, digits: int):
     shift = (digits - 1 - mag)
     scale = np.power(10.0, np.abs(shift))
     rounded = np.where(shift >= 0, np.round(safe * scale) / scale, np.round(safe / scale) * scale)
-    out = rounded.astype(object)
-    out[~finite] = None
+    return np.ascontiguousarray(np.where(finite, rounded, x))
+
+
+def to_json_data(t: torch.Tensor, digits: int):
+    """Nested lists rounded to `digits` significant digits; -inf / +inf / NaN become null."""
+    x = round_sig(t, digits)
+    out = x.astype(object)
+    out[~np.isfinite(x)] = None
     return out.tolist()
+
+
+def dumps(out: dict) -> bytes:
+    """JSON bytes; numpy arrays are written by orjson directly (shortest repr of each float64, so the same
+    numbers as `json.dumps` of the rounded lists) and non-finite values become null. ~20x faster than
+    nested lists + json.dumps on a full trace (bench/forward.py)."""
+    return orjson.dumps(out, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 @router.post("/trace", response_model=TraceOut, responses=error_responses(400, 404, 413, 422))
@@ -65,7 +77,7 @@ def trace(body: TraceIn, models=Depends(get_models)):
     out = {"model": loaded.id, "tokens": loaded.tokenizer.decode(src.tolist())}
     if tgt is not None:
         out["target_tokens"] = loaded.tokenizer.decode(tgt.tolist())
-    out["activations"] = {name: {"dims": dims_of(name), "shape": list(t.shape), "data": to_json_data(t, body.precision)}
+    out["activations"] = {name: {"dims": dims_of(name), "shape": list(t.shape), "data": round_sig(t, body.precision)}
                           for name, t in cache.items()}
     # serialized directly (the response_model documents the shape; re-validating millions of floats would be slow)
-    return Response(json.dumps(out, separators=(",", ":"), allow_nan=False), media_type="application/json")
+    return Response(dumps(out), media_type="application/json")
