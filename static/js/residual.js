@@ -53,8 +53,8 @@ async function run() {
         }
       }
     }
-    Plotly.newPlot($('plot-writes'), traces, { barmode: 'group', height: 360, margin: { t: 10, b: 80 }, yaxis: { title: '‖sublayer output‖' },
-      legend: { orientation: 'h' } }, { responsive: true, displaylogo: false });
+    Plotly.newPlot($('plot-writes'), traces, { barmode: 'group', height: 420, margin: { t: 60, b: 80 }, yaxis: { title: '‖sublayer output‖' }, xaxis: { tickangle: -45, automargin: true },
+      legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom' } }, { responsive: true, displaylogo: false });
     $('status').textContent = `${id}: ${out.stacks.map((s) => `${s.stack} ${s.tokens.length} tokens`).join(', ')}`;
     document.body.dataset.ready = 'true';
   } catch (e) {
