@@ -8,7 +8,7 @@
    with `names=["blocks.{l}.*"]`, i.e. one forward pass per layer capturing that layer. Each length runs in a
    child process so its peak RSS is its own.
 
-Usage: `OMP_NUM_THREADS=1 python -m bench.forward [--reps 30] [--lengths-gpt2 128,512,1024] [--json out.json]`
+Usage: `OMP_NUM_THREADS=1 python -m bench.forward [--reps 30] [--reps-inproc 300] [--lengths-gpt2 128,512,1024] [--json out.json]`
 Prints a Markdown table (pasted into docs/benchmarks.md).
 """
 from __future__ import annotations
@@ -49,6 +49,18 @@ def timed(fn, reps: int, warmup: int = 3) -> list[float]:
     return out
 
 
+def timed_pair(a, b, reps: int, warmup: int = 10) -> tuple[list[float], list[float]]:
+    """Alternate a and b, so that a change in machine load hits both alike."""
+    ta, tb = [], []
+    for i in range(warmup + reps):
+        for fn, out in ((a, ta), (b, tb)):
+            t0 = time.perf_counter()
+            fn()
+            if i >= warmup:
+                out.append(time.perf_counter() - t0)
+    return ta, tb
+
+
 def ms(xs: list[float], q: float = 0.5) -> float:
     xs = sorted(xs)
     return 1000 * xs[min(len(xs) - 1, int(q * len(xs)))]
@@ -68,8 +80,7 @@ def bench_tiny(reps: int) -> list[dict]:
     with torch.inference_mode():
         for n in TINY_LENGTHS:
             ids = torch.tensor(loaded.encode(words_text(loaded.tokenizer, n)))
-            bare = timed(lambda: loaded.model(ids[None]), reps)
-            traced = timed(lambda: run_with_cache(loaded.model, ids), reps)
+            bare, traced = timed_pair(lambda: loaded.model(ids[None]), lambda: run_with_cache(loaded.model, ids), reps)
             n_values = sum(t.numel() for t in run_with_cache(loaded.model, ids)[1].values())
             rows.append(dict(tokens=n, bare_ms=ms(bare), traced_ms=ms(traced), ratio=ms(traced) / ms(bare),
                              values=n_values))
@@ -174,6 +185,7 @@ def report(tiny, http, peak_kb, gpt2) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=30)
+    ap.add_argument("--reps-inproc", type=int, default=300, help="in-process forward repetitions")
     ap.add_argument("--lengths-gpt2", default="128,512,1024")
     ap.add_argument("--json", help="also write the raw results here")
     ap.add_argument("--gpt2-child", type=int, help=argparse.SUPPRESS)
@@ -183,7 +195,7 @@ def main() -> None:
         return
     torch.set_num_threads(1)
     print("machine:", describe(), flush=True)
-    tiny = bench_tiny(args.reps)
+    tiny = bench_tiny(args.reps_inproc)
     http, peak_kb = bench_http(args.reps)
     gpt2 = bench_gpt2([int(x) for x in args.lengths_gpt2.split(",") if x])
     print(report(tiny, http, peak_kb, gpt2))
