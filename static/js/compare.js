@@ -157,9 +157,16 @@ function metricNames(detail) {
   return [...names].sort();
 }
 
+// First step of the metrics curve with metric >= threshold; 'never' if it never gets there; null if the model
+// does not measure that metric at all.
 export function firstReaching(curve, metric, threshold = THRESHOLD) {
-  for (const [step, m] of curve || []) if (m[metric] !== undefined && m[metric] >= threshold) return step;
-  return null;
+  let measured = false;
+  for (const [step, m] of curve || []) {
+    if (m[metric] === undefined) continue;
+    measured = true;
+    if (m[metric] >= threshold) return step;
+  }
+  return measured ? 'never' : null;
 }
 
 function drawMetrics() {
@@ -207,8 +214,8 @@ function drawMetricsTable() {
     row(`held-out ${m}`, m, da.metrics ? da.metrics[m] ?? null : null, db.metrics ? db.metrics[m] ?? null : null);
   }
   for (const m of names) {
-    row(`first step with ${m} ≥ ${THRESHOLD}`, `first_${m}`, firstReaching(da.training.metrics_curve, m) ?? 'never',
-      firstReaching(db.training.metrics_curve, m) ?? 'never', false);
+    row(`first step with ${m} ≥ ${THRESHOLD}`, `first_${m}`, firstReaching(da.training.metrics_curve, m),
+      firstReaching(db.training.metrics_curve, m), false);
   }
   row('held-out sentences', 'n_test', da.metrics ? da.metrics.n_test ?? null : null,
     db.metrics ? db.metrics.n_test ?? null : null, false);
@@ -221,7 +228,8 @@ function drawNext(side) {
   const { next } = sides[side];
   $(`next-${side}-title`).textContent = `${sideName(side)} · entropy ${fmt(next.entropy)} nats`;
   bars($(`plot-next-${side}`), { x: next.candidates.map((c) => c.token), y: next.candidates.map((c) => c.prob),
-    title: `after “${next.tokens.join(' ')}”`, yTitle: 'probability', yRange: [0, 1], colors: COLOURS[side], height: 280,
+    title: next.target_tokens ? `after “${next.target_tokens.join(' ')}”, translating “${next.tokens.join(' ')}”`
+      : `after “${next.tokens.join(' ')}”`, yTitle: 'probability', yRange: [0, 1], colors: COLOURS[side], height: 280,
     filename: `compare-next-${side}` });
   const table = $(`next-${side}-table`);
   table.replaceChildren();
@@ -293,6 +301,7 @@ function drawAttention() {
     why = `No difference map: the patterns have different shapes (${pa.length}×${pa[0].length} vs ${pb.length}×${pb[0].length}).`;
   }
   plot.dataset.shown = why ? 'false' : 'true';
+  plot.hidden = Boolean(why);
   if (why) {
     window.Plotly.purge(plot);
     $('diff-note').textContent = why;

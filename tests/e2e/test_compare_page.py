@@ -146,6 +146,7 @@ def test_same_model_with_and_without_mask(page, server):
 def test_different_tokens_no_difference_map(page, server):
     compare(page, server, GPT, TRANSLATOR, text="the small cat sees the dog")
     assert page.get_attribute("#plot-diff", "data-shown") == "false"
+    screenshot(page, "compare-gpt-vs-translator")
     note = page.text_content("#diff-note")
     assert "different tokens" in note and "<bos>" in note and "<eos>" in note
     assert page.is_disabled("#b-mask") and not page.is_disabled("#a-mask")
@@ -154,6 +155,9 @@ def test_different_tokens_no_difference_map(page, server):
     assert plot_z(page, "plot-attn-b") == r["activations"]["encoder.0.attn.hook_pattern"]["data"][0]
     values = table_values(page)
     assert float(values["exact_match"]["b"]) == api(server, f"/api/v1/models/{TRANSLATOR}")["metrics"]["exact_match"]
+    # a metric a model does not measure is blank, not "never"
+    assert values["first_exact_match"]["a"] == "" and values["first_agreement"]["b"] == ""
+    assert page.is_hidden("#plot-diff")
 
 
 def test_hostile_text_stays_text_and_errors_are_shown(page, server):
