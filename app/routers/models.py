@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from torch import nn
 
 from app.deps import get_models
 from app.errors import handled
 from app.inputs import get_model
+from app.routers.heads import cached_scores
 from app.schemas import ModelDetail, ModelSummary, error_responses
 from model.glossary import activation_names
 from model.hooks import HookPoint
@@ -52,9 +53,10 @@ def list_models(models=Depends(get_models)):
 
 @router.get("/models/{model_id}", response_model=ModelDetail, responses=error_responses(404))
 @handled
-def model_detail(model_id: str, models=Depends(get_models)):
+def model_detail(model_id: str, request: Request, models=Depends(get_models)):
     """One model: configuration, module tree with parameter counts and shapes, every activation name with its
-    dims (in module order), the vocabulary and the training record stored with the checkpoint."""
+    dims (in module order), the vocabulary, the training record stored with the checkpoint, and the label of
+    every attention head (model/heads.py, computed from the model's patterns on first request)."""
     loaded = get_model(models, model_id)
     meta = loaded.meta
     training = {k: v for k, v in meta.items() if k not in ("description", "metrics", "head_labels")}
@@ -62,4 +64,4 @@ def model_detail(model_id: str, models=Depends(get_models)):
         training = {**training.pop("training"), **training}
     return {**summary(loaded), "architecture": module_tree(loaded.model),
             "activation_names": activation_names(loaded.model), "vocab": loaded.tokenizer.vocab,
-            "training": training, "metrics": meta.get("metrics"), "head_labels": meta.get("head_labels")}
+            "training": training, "metrics": meta.get("metrics"), "head_labels": cached_scores(request, loaded)}
