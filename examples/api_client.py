@@ -26,7 +26,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", default="http://127.0.0.1:8000", help="base URL of the server")
     ap.add_argument("--model", default=None, help="model id (default: the first listed)")
-    ap.add_argument("--text", default="the cat sat on the mat", help="input text (source sentence for a translator)")
+    ap.add_argument("--text", default="the cat that the dogs chase", help="input text (source sentence for a translator)")
     ap.add_argument("--target", default="", help="encoder-decoder only: decoder input written so far")
     ap.add_argument("--temperature", type=float, default=0.8)
     ap.add_argument("--top-k", type=int, default=None)
