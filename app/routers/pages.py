@@ -39,6 +39,12 @@ def plotly_js():
     """Plotly served from the installed plotly package (no CDN)."""
     return FileResponse(PLOTLY_JS, media_type="text/javascript")
 
+@router.get("/favicon.ico")
+def favicon():
+    """The SVG icon, for browsers that ask for /favicon.ico without reading <link rel="icon">."""
+    return FileResponse(ROOT / "static" / "favicon.svg", media_type="image/svg+xml")
+
+
 # Architecture pages (issue 5): overview, step-through trace, one page per component, logit lens.
 page("/", "overview.html", "Architecture overview", "Overview")
 page("/trace", "trace.html", "Step through the forward pass", "Trace")

@@ -15,14 +15,17 @@ const DEFAULTS = { model: '', text: '', target: '', kind: '', layer: 0, head: 'm
 // Which attention layers a model has; q/k say whether queries/keys are source or target tokens.
 const KINDS = {
   decoder: [{ id: 'self', label: 'self-attention (causal)', name: (l) => `blocks.${l}.attn.hook_pattern`, q: 'tokens', k: 'tokens' }],
+  // Cross-attention first: it is the default view for a translator (target words over source words).
   encoder_decoder: [
+    { id: 'cross', label: 'cross-attention (target over source)', name: (l) => `decoder.${l}.cross_attn.hook_pattern`, q: 'target_tokens', k: 'tokens' },
     { id: 'encoder', label: 'encoder self-attention', name: (l) => `encoder.${l}.attn.hook_pattern`, q: 'tokens', k: 'tokens' },
     { id: 'decoder', label: 'decoder masked self-attention', name: (l) => `decoder.${l}.attn.hook_pattern`, q: 'target_tokens', k: 'target_tokens' },
-    { id: 'cross', label: 'cross-attention (target over source)', name: (l) => `decoder.${l}.cross_attn.hook_pattern`, q: 'target_tokens', k: 'tokens' },
   ],
 };
 
 const state = readState(DEFAULTS, ['token', 'layer', 'step']);
+// With no layer/head in the URL, cross-attention opens on its first head labelled "alignment" (if any).
+let pickAlignment = !new URLSearchParams(window.location.search).has('layer') && !new URLSearchParams(window.location.search).has('head');
 const infoCache = new Map(); // model id -> /api/v1/models/{id}
 const patternCache = new Map(); // model|text|target|name -> {tokens, target_tokens, act}
 let current = null; // {info, kind, tokens: {tokens, target_tokens}, layers: [act per layer], scores, timeline, snap}
@@ -313,7 +316,8 @@ function update() {
     : '';
   renderTimeline();
   $('pattern-note').textContent = 'Rows are queries (the word doing the looking), columns are keys. Click a row to select that word.'
-    + (kind.q === kind.k && kind.id !== 'encoder' ? ' Grey cells are masked: a causal layer cannot look at later words (score −∞ before the softmax, weight exactly 0).' : '');
+    + (kind.q === kind.k && kind.id !== 'encoder' ? ' Grey cells are masked: a causal layer cannot look at later words (score −∞ before the softmax, weight exactly 0).' : '')
+    + (kind.id === 'cross' ? ' The decoder at target position i is choosing word i+1, so an alignment head looks at the source word of the next target word: adjectives after their noun make the alignment cross.' : '');
   document.querySelectorAll('#grid .grid-cell').forEach((c) => {
     c.classList.toggle('selected', Number(c.dataset.layer) === state.layer && c.dataset.head === String(state.head));
   });
@@ -365,6 +369,11 @@ async function load() {
       encDec ? null : timeline(state.model),
     ]);
     if (my !== runId) return;
+    if (pickAlignment && kind.id === 'cross') {
+      const first = scores && scores.heads.find((e) => e.name.endsWith('.cross_attn') && e.labels.includes('alignment'));
+      if (first) { state.layer = first.layer; state.head = String(first.head); }
+    }
+    pickAlignment = false;
     current = { info, kind, toks: { tokens: outs[0].tokens, target_tokens: outs[0].target_tokens || outs[0].tokens },
       layers: outs.map((o) => o.act), scores, timeline: tl && tl.steps.length ? tl : null, snap: null };
     await loadSnapshot();
@@ -412,7 +421,9 @@ function init() {
     state.kind = '';
     state.token = null;
     state.layer = 0;
+    state.head = 'mean';
     state.step = null;
+    pickAlignment = true;
     load();
   });
   $('kind').addEventListener('change', () => { state.kind = $('kind').value; state.token = null; load(); });

@@ -176,8 +176,14 @@ def test_translator_cross_attention_is_target_over_source(page, server):
     wait_ready(page)
     target = page.input_value("#target")
     assert target  # the model's own greedy translation fills the empty target
-    page.select_option("#kind", "cross")
-    wait_ready(page)
+    # a translator opens on cross-attention, on its first head labelled "alignment" (from /heads)
+    assert page.input_value("#kind") == "cross"
+    heads = api(server, f"/api/v1/models/{TRANSLATOR}/heads")["heads"]
+    first = next(e for e in heads if e["name"].endswith(".cross_attn") and "alignment" in e["labels"])
+    assert (page.input_value("#layer"), page.input_value("#head")) == (str(first["layer"]), str(first["head"]))
+    assert "alignment" in page.text_content("#pattern-title") + page.text_content("#head-scores")
+    screenshot(page, "attention-tiny-translator-default")
+    page.select_option("#layer", "0")
     name = "decoder.0.cross_attn.hook_pattern"
     out = api(server, "/api/v1/trace", {"model": TRANSLATOR, "text": source, "target": target, "names": [name]})
     assert page.locator("#chips .chip").all_text_contents() == out["target_tokens"]
