@@ -47,7 +47,8 @@ function defaultScale(zmin, zmax) {
 /**
  * Heatmap of z[row][col] with row labels y and column labels x.
  * opts: {z, x, y, title, xTitle, yTitle, highlightRow?, showValues?, zmin?, zmax?, colorscale?,
- *        colorbarTitle?, onClick?({row, col, value}), height?, compact? (no axes/colourbar), staticPlot?, filename?}
+ *        colorbarTitle?, onClick?({row, col, value}), height?, compact? (no axes/colourbar), staticPlot?, filename?,
+ *        colGroup? (draw a thin divider every colGroup columns), highlightCols? ([first, last] column outlined)}
  */
 export function heatmap(el, opts) {
   const { z, title = '', xTitle = '', yTitle = '', highlightRow, showValues = false, zmin, zmax, colorbarTitle,
@@ -87,6 +88,16 @@ export function heatmap(el, opts) {
   if (highlightRow !== undefined && highlightRow !== null && highlightRow >= 0 && highlightRow < rows) {
     shapes.push({ type: 'rect', xref: 'x', yref: 'y', x0: -0.5, x1: cols - 0.5, y0: highlightRow - 0.5, y1: highlightRow + 0.5,
       line: { color: '#ff7f0e', width: 2.5 }, fillcolor: 'rgba(0,0,0,0)' });
+  }
+  if (opts.colGroup > 0) {
+    for (let c = opts.colGroup; c < cols; c += opts.colGroup) {
+      shapes.push({ type: 'line', xref: 'x', yref: 'paper', x0: c - 0.5, x1: c - 0.5, y0: 0, y1: 1, line: { color: '#fff', width: 3 } });
+    }
+  }
+  if (Array.isArray(opts.highlightCols)) {
+    const [c0, c1] = opts.highlightCols;
+    shapes.push({ type: 'rect', xref: 'x', yref: 'paper', x0: c0 - 0.5, x1: c1 + 0.5, y0: 0, y1: 1,
+      line: { color: '#d62728', width: 3 }, fillcolor: 'rgba(0,0,0,0)' });
   }
   const layout = {
     title: compact ? { text: plotlyText(title), font: { size: 11 }, y: 0.97 } : { text: plotlyText(title), font: { size: 14 } },

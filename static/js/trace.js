@@ -38,8 +38,10 @@ function attnSteps(p, kind, cfg) {
       text: () => 'Softmax over the keys turns each row of scores into weights that are ≥ 0 and sum to 1; -∞ becomes exactly 0.' },
     { kind: 'headvec', name: `${a}.hook_z`, title: 'Weighted sum of values (pattern · V)',
       text: () => `Each position takes the attention-weighted average of the value vectors: one ${cfg.d_head}-dim vector per head.` },
+    { kind: 'concat', name: `${a}.hook_z`, title: 'Concatenate the heads',
+      text: () => `The ${cfg.n_heads} heads' z vectors are laid side by side: [pos, head, d_head] becomes [pos, ${cfg.n_heads}·${cfg.d_head} = ${cfg.n_heads * cfg.d_head}], head h in columns h·${cfg.d_head} to h·${cfg.d_head}+${cfg.d_head - 1} (the chosen head outlined); this is the input of W_O (${cfg.n_heads * cfg.d_head}×${cfg.d_model}).` },
     { kind: 'headvec', name: `${a}.hook_result`, title: "This head's output through W_O",
-      text: () => `Each head's z goes through its own ${cfg.d_head}×${cfg.d_model} slice of W_O. Concatenating the heads and applying one W_O is the same sum.` },
+      text: () => `Each head's z goes through its own ${cfg.d_head}×${cfg.d_model} slice of W_O (the rows under its columns of the concatenation). Applying the whole W_O to the concatenation is the same as summing these per-head outputs (next step).` },
     { kind: 'vec', name: `${p}.hook_${cross ? 'cross_attn' : 'attn'}_out`, title: 'All heads summed (+ b_O)',
       text: () => `The ${cfg.n_heads} heads' outputs added together plus the bias b_O: what ${cross ? 'cross-' : ''}attention writes to the residual stream.` },
   ];
@@ -198,6 +200,15 @@ function renderStep() {
       const x = z[0].map((_, i) => i);
       heatmap(main, { z, x, y, title: `head ${h}, all tokens`, xTitle: a.dims[2], yTitle: 'token', highlightRow: t });
       bars(side, { x, y: z[t], title: `head ${h}, token ${t} "${toks[t]}"`, xTitle: a.dims[2] });
+    } else if (s.kind === 'concat') {
+      const [, H, dh] = a.shape;
+      const z = a.data.map((row) => row.flat());  // [pos, head, d_head] -> [pos, head·d_head], head-major
+      const x = z[0].map((_, i) => `h${Math.floor(i / dh)}·${i % dh}`);
+      $('step-name').textContent = `${s.name}   ${shapeText(a)}  →  concatenated [${a.shape[0]}, ${H * dh}]  (pos, head·d_head)`;
+      heatmap(main, { z, x, y, title: `heads 0–${H - 1} side by side, head ${h} outlined`, xTitle: 'head·d_head', yTitle: 'token',
+        highlightRow: t, colGroup: dh, highlightCols: [h * dh, h * dh + dh - 1] });
+      bars(side, { x, y: z[t], title: `token ${t} "${toks[t]}": the concatenated vector`, xTitle: 'head·d_head',
+        colors: x.map((_, i) => (Math.floor(i / dh) === h ? '#d62728' : '#3b528b')) });
     } else if (s.kind === 'logits') {
       const vocab = state.info.vocab;
       heatmap(main, { z: a.data, x: vocab, y, title: 'all tokens × vocabulary', xTitle: 'word', yTitle: 'token', highlightRow: t });

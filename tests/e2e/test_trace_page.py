@@ -69,7 +69,7 @@ def test_step_through_to_the_logits_and_back(page, server, model_id):
     screenshot(page, f"trace-{model_id}-last")
     # the order of the forward pass, as the issue lists it
     must = ["token ids", "embedding row", "position vector", "Layer norm", "Q, K, V", "Scores q·k", "Divide by √d_head",
-            "Mask", "Softmax → attention pattern", "pattern · V", "through W_O", "+ residual", "FFN up-projection",
+            "Mask", "Softmax → attention pattern", "pattern · V", "Concatenate the heads", "through W_O", "All heads summed", "+ residual", "FFN up-projection",
             "Activation", "FFN down-projection", "Final layer norm", "Unembedding → logits", "Softmax → next-word"]
     positions = [next(i for i, t in enumerate(titles) if m in t) for m in must]
     assert positions == sorted(positions), list(zip(must, positions))
@@ -123,6 +123,19 @@ def test_shown_numbers_are_the_models(page, server, model_id):
     goto("Softmax → attention pattern", after=i)
     row = np.array(plot_data(page, "plot-side", "y"))
     np.testing.assert_allclose(row, cache[f"{stack}.0.attn.hook_pattern"][1, 2].numpy(), rtol=1e-3, atol=1e-6)
+    # concatenating the heads: hook_z [pos, head, d_head] shown as [pos, head·d_head], head-major, equal to the
+    # API's hook_z and to torch's; the chosen head's columns are outlined
+    goto("Concatenate the heads", after=i)
+    z_name = f"{stack}.0.attn.hook_z"
+    z = np.array(tr["activations"][z_name]["data"])
+    n_pos, n_heads, d_head = z.shape
+    assert re.search(rf"\[{n_pos}, {n_heads * d_head}\]", page.locator("#step-name").text_content())
+    shown = np.array(plot_data(page, "plot-main", "z"))
+    np.testing.assert_array_equal(shown, z.reshape(n_pos, n_heads * d_head))
+    np.testing.assert_allclose(shown, cache[z_name].reshape(n_pos, -1).numpy(), rtol=1e-3, atol=1e-4)
+    np.testing.assert_array_equal(np.array(plot_data(page, "plot-side", "y")), z[2].reshape(-1))
+    outline = page.evaluate("() => document.getElementById('plot-main').layout.shapes.filter((s) => s.yref === 'paper' && s.type === 'rect')")
+    assert [(o["x0"], o["x1"]) for o in outline] == [(d_head - 0.5, 2 * d_head - 0.5)]  # head 1
     # the last step: the top-10 bars are the largest next-word probabilities after token 2
     steps.nth(len(titles) - 1).click()
     probs = cache["hook_probs"][2].numpy()
