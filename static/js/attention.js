@@ -7,6 +7,7 @@ import { getJSON, postJSON } from './api.js';
 import { headEntry, headScores, labelText, scoresText, timeline, timelinePatterns } from './attention-extras.js';
 import { heatmap, bars } from './heatmap.js';
 import { readState, writeState, embeddedModels } from './url-state.js';
+import { markUnk, showUnknown } from './unk.js';
 
 const $ = (id) => document.getElementById(id);
 const DEFAULT_TEXT = { decoder: 'the girl dropped the cup . it broke .', encoder_decoder: 'the red cat sees the big dog' };
@@ -157,12 +158,12 @@ function renderChips(qToks) {
   chips.replaceChildren(...qToks.map((t, i) => {
     const b = document.createElement('button');
     b.type = 'button';
-    b.className = `chip${t === '<unk>' ? ' unk' : ''}`;
+    b.className = 'chip';
+    markUnk(b, t);
     b.textContent = t;
     b.dataset.index = String(i);
     b.setAttribute('aria-pressed', String(i === state.token));
     b.tabIndex = i === state.token ? 0 : -1;
-    if (t === '<unk>') b.title = 'not in the vocabulary: the model sees the unknown token';
     b.addEventListener('click', () => selectToken(i, true));
     return b;
   }));
@@ -205,7 +206,7 @@ function renderWeights(act, qToks, kToks) {
   head.append(corner, ...kToks.map((t, k) => {
     const th = document.createElement('th');
     th.textContent = `${k}:${t}`;
-    return th;
+    return markUnk(th, t);
   }));
   const body = heads.map((h) => {
     const tr = document.createElement('tr');
@@ -381,6 +382,7 @@ async function load() {
     renderGrid(shownLayers());
     update();
     const qn = current.toks[kind.q].length;
+    showUnknown(outs[0].tokens, encDec ? outs[0].target_tokens : undefined);
     $('status').textContent = `${state.model}: ${qn} query tokens, ${nLayers(info)} layers × ${nHeads(info)} heads (${kind.label})`;
     document.body.dataset.ready = 'true';
   } catch (e) {

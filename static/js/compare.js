@@ -4,6 +4,7 @@
 // (encoder self-attention of an encoder-decoder), head labels from GET /api/v1/models/{id}/heads.
 // Every user-provided string reaches the DOM through textContent, and Plotly through plotlyText().
 import { getJSON, postJSON } from './api.js';
+import { showUnknown } from './unk.js';
 import { bars, heatmap, plotConfig, plotlyText } from './heatmap.js';
 import { embeddedModels, readState, writeState } from './url-state.js';
 
@@ -343,6 +344,7 @@ async function run() {
     drawNext('a');
     drawNext('b');
     drawAttention();
+    showUnknown(sides.a.next.tokens);  // both sides read the same text (side A's vocabulary)
     writeState(state, DEFAULTS);
     setStatus('');
   } catch (e) {

@@ -4,6 +4,7 @@ import { getJSON, postJSON } from './api.js';
 import { heatmap } from './heatmap.js';
 import { syncExample } from './examples.js';
 import { setOptions } from './dom.js';
+import { showUnknown } from './unk.js';
 
 const $ = (id) => document.getElementById(id);
 const boot = JSON.parse($('xray-models').textContent);
@@ -23,6 +24,7 @@ async function loadInfo(id) {
 async function run() {
   $('error').textContent = '';
   $('status').textContent = 'Running…';
+  document.body.dataset.ready = 'false';
   try {
     const id = $('model').value;
     if (!info || info.id !== id) await loadInfo(id);
@@ -54,11 +56,13 @@ async function run() {
       marker: { color: '#009E73' }, text: st.map((l) => `${(100 * l.overall).toFixed(1)}%`), textposition: 'outside' }],
     { height: 340, margin: { t: 10 }, yaxis: { title: `share of units with |a| < ${stats.threshold}`, range: [0, 1] } }, { responsive: true, displaylogo: false });
     heatmap($('plot-hidden'), { z: post, x: post[0].map((_, i) => i), y: toks, title: `${layer}.mlp.hook_post`, xTitle: 'hidden unit (d_mlp)', yTitle: 'token' });
+    showUnknown(tr.tokens, info.arch === 'encoder_decoder' ? tr.target_tokens : undefined);
     $('status').textContent = `${id}: ${info.config.act_fn}, d_mlp = ${info.config.d_mlp}`;
     document.body.dataset.ready = 'true';
   } catch (e) {
     $('status').textContent = '';
     $('error').textContent = e.message;
+    document.body.dataset.ready = 'error';
   }
 }
 

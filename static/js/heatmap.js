@@ -6,6 +6,8 @@
 //  - null in z means "masked / -inf": the cell is left empty (grey background) and its hover says so.
 //  - Every chart keeps Plotly's modebar with the PNG export (toImage) button.
 
+import { isUnkLabel } from './unk.js';
+
 const NUM = new Intl.NumberFormat('en', { maximumSignificantDigits: 4 });
 
 export function plotlyText(s) {
@@ -31,8 +33,14 @@ function ticks(labels, maxTicks = 48) {
   const stride = Math.max(1, Math.ceil(n / maxTicks));
   const vals = [];
   const text = [];
-  for (let i = 0; i < n; i += stride) { vals.push(i); text.push(plotlyText(labels[i])); }
+  for (let i = 0; i < n; i += stride) { vals.push(i); text.push(tickLabel(labels[i])); }
   return { tickmode: 'array', tickvals: vals, ticktext: text };
+}
+
+// An unknown word's label (`<unk>`, "3:<unk>") is drawn bold in the warning colour, like the unk chips.
+function tickLabel(label) {
+  const t = plotlyText(label);
+  return isUnkLabel(label) ? `<span style="color:#a33d00;font-weight:bold">${t}</span>` : t;
 }
 
 function axisTitle(t) { return t ? { text: plotlyText(t) } : undefined; }

@@ -4,6 +4,7 @@ import { getJSON, postJSON } from './api.js';
 import { heatmap } from './heatmap.js';
 import { syncExample } from './examples.js';
 import { setOptions } from './dom.js';
+import { showUnknown } from './unk.js';
 
 const $ = (id) => document.getElementById(id);
 const boot = JSON.parse($('xray-models').textContent);
@@ -38,6 +39,7 @@ async function loadInfo(id) {
 async function run() {
   $('error').textContent = '';
   $('status').textContent = 'Running…';
+  document.body.dataset.ready = 'false';
   try {
     const id = $('model').value;
     if (!info || info.id !== id) await loadInfo(id);
@@ -68,11 +70,13 @@ async function run() {
       { type: 'bar', name: `γ (${ln}.w)`, x: dims, y: w.data, marker: { color: COLORS[0] } },
       { type: 'bar', name: `β (${ln}.b)`, x: dims, y: b.data, marker: { color: COLORS[2] } },
     ], { barmode: 'group', height: 280, margin: { t: 10 }, xaxis: { title: 'd_model' }, legend: { orientation: 'h' } }, { responsive: true, displaylogo: false });
+    showUnknown(tr.tokens, info.arch === 'encoder_decoder' ? tr.target_tokens : undefined);
     $('status').textContent = `${toks.length} tokens · ${ln} of ${id}`;
     document.body.dataset.ready = 'true';
   } catch (e) {
     $('status').textContent = '';
     $('error').textContent = e.message;
+    document.body.dataset.ready = 'error';
   }
 }
 

@@ -3,6 +3,7 @@
 import { postJSON } from './api.js';
 import { syncExample } from './examples.js';
 import { el, setOptions } from './dom.js';
+import { markUnk, showUnknown } from './unk.js';
 
 const $ = (id) => document.getElementById(id);
 const boot = JSON.parse($('xray-models').textContent);
@@ -17,6 +18,7 @@ function label(point) {
 async function run() {
   $('error').textContent = '';
   $('status').textContent = 'Running…';
+  document.body.dataset.ready = 'false';
   try {
     const id = $('model').value;
     $('target-label').hidden = !isEncDec(id);
@@ -25,7 +27,7 @@ async function run() {
     const out = await postJSON('/api/v1/logit-lens', body);
     const head = el('tr', {}, [el('th', { textContent: 'token' }), ...out.rows.map((r) => el('th', { title: r.point },
       [label(r.point), el('br'), el('span', { className: 'mono muted', textContent: r.point })]))]);
-    const rows = out.tokens.map((t, i) => el('tr', {}, [el('th', { className: 'mono', textContent: `${i}: ${t}` }),
+    const rows = out.tokens.map((t, i) => el('tr', {}, [markUnk(el('th', { className: 'mono', textContent: `${i}: ${t}` }), t),
       ...out.rows.map((r, j) => {
         const best = r.top[i][0];
         const alpha = (0.08 + 0.75 * best.prob).toFixed(2);
@@ -34,11 +36,13 @@ async function run() {
         [el('span', { className: 'mono word', textContent: best.token }), ' ', el('span', { className: 'prob', textContent: best.prob.toFixed(2) })]);
       })]));
     $('lens-table').replaceChildren(el('thead', {}, [head]), el('tbody', {}, rows));
+    showUnknown(isEncDec(id) ? [] : out.tokens, isEncDec(id) ? out.tokens : undefined);  // rows: the decoder's tokens
     $('status').textContent = `${id}${isEncDec(id) ? ' (decoder side)' : ''}: each cell is the most likely next word after that token, read from that depth. Hover for the top 3.`;
     document.body.dataset.ready = 'true';
   } catch (e) {
     $('status').textContent = '';
     $('error').textContent = e.message;
+    document.body.dataset.ready = 'error';
   }
 }
 

@@ -4,6 +4,7 @@ import { getJSON, postJSON } from './api.js';
 import { heatmap } from './heatmap.js';
 import { MASK_EXAMPLES, syncExample } from './examples.js';
 import { setOptions } from './dom.js';
+import { showUnknown } from './unk.js';
 
 const $ = (id) => document.getElementById(id);
 const boot = JSON.parse($('xray-models').textContent);
@@ -31,6 +32,7 @@ async function loadInfo(id) {
 async function run() {
   $('error').textContent = '';
   $('status').textContent = 'Running…';
+  document.body.dataset.ready = 'false';
   try {
     const id = $('model').value;
     if (!info || info.id !== id) await loadInfo(id);
@@ -65,11 +67,13 @@ async function run() {
       heatmap(card.querySelector('.pattern'), { z: out.pattern[h], x: toks, y: toks, title: `${out.layer_name}.hook_pattern, head ${h}`,
         xTitle: 'key', yTitle: 'query', zmin: 0, zmax: 1, showValues: toks.length <= 12 });
     });
+    showUnknown(outs[0].tokens);
     $('status').textContent = `${id}: ${outs[0].layer_name}, ${outs[0].tokens.length} tokens`;
     document.body.dataset.ready = 'true';
   } catch (e) {
     $('status').textContent = '';
     $('error').textContent = e.message;
+    document.body.dataset.ready = 'error';
   }
 }
 

@@ -3,6 +3,7 @@
 import { getJSON, postJSON } from './api.js';
 import { heatmap } from './heatmap.js';
 import { el, setOptions } from './dom.js';
+import { unkText } from './unk.js';
 
 const $ = (id) => document.getElementById(id);
 const boot = JSON.parse($('xray-models').textContent);
@@ -25,6 +26,7 @@ async function run() {
   } catch (e) {
     $('status').textContent = '';
     $('error').textContent = e.message;
+    document.body.dataset.ready = 'error';
   }
 }
 
@@ -61,7 +63,8 @@ async function shuffle() {
         el('td', { className: 'mono diff', textContent: r.max_abs_diff.toExponential(2) }),
         el('td', {}, same ? [el('strong', { textContent: 'identical' }), ': order is invisible'] : ['changes: order matters'])]);
     });
-    box.replaceChildren(words, el('table', { className: 'shuffle-table' }, [head, ...rows]), el('p', { className: 'muted',
+    const unk = unkText(first.tokens);
+    box.replaceChildren(words, ...(unk ? [el('p', { className: 'unk-note', textContent: unk })] : []), el('table', { className: 'shuffle-table' }, [head, ...rows]), el('p', { className: 'muted',
       textContent: 'Without position vectors and without a mask, attention sums over a set: every order gives the same numbers (up to float rounding). A causal mask alone already leaks order, since each position sees a different prefix.' }));
   } catch (e) {
     box.replaceChildren();

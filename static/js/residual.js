@@ -4,6 +4,7 @@ import { postJSON } from './api.js';
 import { heatmap } from './heatmap.js';
 import { syncExample } from './examples.js';
 import { setOptions } from './dom.js';
+import { showUnknown } from './unk.js';
 
 const $ = (id) => document.getElementById(id);
 const boot = JSON.parse($('xray-models').textContent);
@@ -16,6 +17,7 @@ function isEncDec(id) { return (boot.models.find((m) => m.id === id) || {}).arch
 async function run() {
   $('error').textContent = '';
   $('status').textContent = 'Running…';
+  document.body.dataset.ready = 'false';
   try {
     const id = $('model').value;
     $('target-label').hidden = !isEncDec(id);
@@ -55,11 +57,13 @@ async function run() {
     }
     Plotly.newPlot($('plot-writes'), traces, { barmode: 'group', height: 420, margin: { t: 60, b: 80 }, yaxis: { title: '‖sublayer output‖' }, xaxis: { tickangle: -45, automargin: true },
       legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom' } }, { responsive: true, displaylogo: false });
+    showUnknown(out.stacks[0].tokens, out.stacks[1] ? out.stacks[1].tokens : undefined);
     $('status').textContent = `${id}: ${out.stacks.map((s) => `${s.stack} ${s.tokens.length} tokens`).join(', ')}`;
     document.body.dataset.ready = 'true';
   } catch (e) {
     $('status').textContent = '';
     $('error').textContent = e.message;
+    document.body.dataset.ready = 'error';
   }
 }
 

@@ -4,6 +4,7 @@ import { getJSON, postJSON } from './api.js';
 import { heatmap, bars } from './heatmap.js';
 import { syncExample } from './examples.js';
 import { el, setOptions } from './dom.js';
+import { markUnk, showUnknown } from './unk.js';
 
 const $ = (id) => document.getElementById(id);
 const boot = JSON.parse($('xray-models').textContent);
@@ -162,7 +163,7 @@ function renderStep() {
     const ids = toks.map((w) => state.info.vocab.indexOf(w));
     $('step-name').textContent = `tokens  [${toks.length}]  (pos)`;
     Plotly.purge(main);
-    const cell = (text, i, extra = {}) => el('td', { className: `mono${i === t ? ' sel' : ''}`, textContent: String(text), ...extra });
+    const cell = (text, i, extra = {}) => markUnk(el('td', { className: `mono${i === t ? ' sel' : ''}`, textContent: String(text), ...extra }), toks[i]);
     main.replaceChildren(el('table', { className: 'token-table' }, [
       el('tr', {}, [el('th', { textContent: 'pos' }), ...toks.map((_, i) => el('td', { textContent: String(i) }))]),
       el('tr', {}, [el('th', { textContent: 'word' }), ...toks.map((w, i) => cell(w, i))]),
@@ -228,7 +229,8 @@ function renderTokenChips(toks, t) {
   toks.forEach((w, i) => {
     const b = document.createElement('button');
     b.type = 'button';
-    b.className = `chip${w === '<unk>' ? ' unk' : ''}`;
+    b.className = 'chip';
+    markUnk(b, w);
     b.textContent = w;
     b.setAttribute('aria-pressed', String(i === t));
     b.addEventListener('click', () => { state.token = i; renderStep(); });
@@ -275,6 +277,7 @@ async function loadModel(id) {
 async function run() {
   $('error').textContent = '';
   $('status').textContent = 'Running the model…';
+  document.body.dataset.ready = 'false';
   try {
     const id = $('model').value;
     if (!state.info || state.info.id !== id) await loadModel(id);
@@ -282,6 +285,7 @@ async function run() {
     if (state.info.arch === 'encoder_decoder') body.target = $('target').value;
     state.trace = await postJSON('/api/v1/trace', body);
     $('status').textContent = `${state.trace.tokens.length} tokens · ${Object.keys(state.trace.activations).length} activations`;
+    showUnknown(state.trace.tokens, state.trace.target_tokens);
     if (state.goto) {
       const i = state.steps.findIndex((s) => s.name === state.goto || (s.name || '').startsWith(state.goto));
       if (i >= 0) state.step = i;
@@ -292,6 +296,7 @@ async function run() {
   } catch (e) {
     $('status').textContent = '';
     $('error').textContent = e.message;
+    document.body.dataset.ready = 'error';
   }
 }
 

@@ -203,3 +203,26 @@ def test_translator_cross_attention_is_target_over_source(page, server):
     shown = table_weights(page)
     assert len(shown["0"]) == len(out["target_tokens"])  # decoder self-attention: keys are target tokens
     screenshot(page, "attention-tiny-translator-decoder")
+
+
+def test_unknown_words_are_marked_and_counted(page, server):
+    text = "the zorblax sees the flimflam . it runs"
+    run_sentence(page, server, text)
+    tokens = api(server, "/api/v1/trace", {"model": GPT, "text": text, "names": ["blocks.0.attn.hook_pattern"]})["tokens"]
+    unk = [i for i, t in enumerate(tokens) if t == "<unk>"]
+    assert len(unk) == 2  # the two invented words
+    chips = page.locator("#chips .chip")
+    assert chips.all_text_contents() == tokens
+    assert [i for i in range(chips.count()) if "unk" in chips.nth(i).get_attribute("class").split()] == unk
+    for i in unk:
+        assert "not in the vocabulary" in chips.nth(i).get_attribute("title")
+        assert "not in the vocabulary" in page.locator("#weights-table tr").first.locator("th").nth(i + 1).get_attribute("title")
+    note = page.locator("#unk-note")
+    assert note.is_visible() and note.get_attribute("data-count") == "2"
+    assert note.text_content().startswith("2 words of the text are not in the vocabulary")
+    screenshot(page, "attention-unknown-words")
+    # a sentence with only known words hides the note
+    page.fill("#text", "the dog runs")
+    page.click("#run")
+    wait_ready(page)
+    assert not page.locator("#unk-note").is_visible() and page.locator("#chips .chip.unk").count() == 0
