@@ -247,6 +247,7 @@ function renderStepList() {
     if (s.block !== lastBlock) li.classList.add('group-start');
     lastBlock = s.block;
     li.textContent = s.title;
+    li.dataset.name = s.name || 'tokens';
     li.addEventListener('click', () => { state.step = i; renderStep(); });
     ol.appendChild(li);
   });

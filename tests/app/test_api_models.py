@@ -5,7 +5,7 @@ import json
 import math
 
 from app.config import Settings
-from model.glossary import dims_of
+from model.glossary import describe, dims_of
 from model import zoo
 from model.heads import score_heads
 from model.zoo import checkpoint_paths
@@ -55,6 +55,14 @@ def test_detail_tree_names_vocab_training(client, loaded):
         # activation names: every hook of the model, dims from the glossary
         assert [a["name"] for a in d["activation_names"]] == lm.model.hook_names
         assert all(a["dims"] == dims_of(a["name"]) for a in d["activation_names"])
+        # each entry carries its one-line description from model/glossary.py (one source), and the description
+        # names the quantity, not the layer: every name with the same leaf gets the same sentence
+        by_leaf: dict[str, set[str]] = {}
+        for a in d["activation_names"]:
+            assert a["description"] == describe(a["name"]) and len(a["description"]) > 15, a
+            by_leaf.setdefault(a["name"].rsplit(".", 1)[-1], set()).add(a["description"])
+        assert all(len(v) == 1 for v in by_leaf.values()), by_leaf
+        assert len({v.pop() for v in by_leaf.values()}) == len(by_leaf)  # different leaves, different sentences
         assert d["vocab"] == lm.tokenizer.vocab
         # training record: the checkpoint's json, as stored on disk
         meta = json.loads(checkpoint_paths(mid, Settings().checkpoint_dir)[1].read_text())

@@ -1,0 +1,139 @@
+// /glossary: every activation name of the chosen model (GET /api/v1/models/{id} activation_names: name, dims and
+// the one-line description from model/glossary.py), filtered by a search box, each linked to the trace step and
+// the page that draw it.
+import { getJSON } from './api.js';
+import { el, setOptions } from './dom.js';
+import { embeddedModels, readState, writeState } from './url-state.js';
+
+const $ = (id) => document.getElementById(id);
+const DEFAULTS = { model: '', q: '' };
+const state = readState(DEFAULTS);
+let info = null;
+let runId = 0;
+
+// Size of each dim from the config ("pos" and friends: one per token, not fixed).
+function dimText(dim, cfg) {
+  const sizes = { d_model: cfg.d_model, d_head: cfg.d_model / cfg.n_heads, head: cfg.n_heads, d_mlp: cfg.d_mlp, d_vocab: cfg.vocab_size };
+  return dim in sizes ? `${dim}=${sizes[dim]}` : dim;
+}
+
+// "decoder.1.cross_attn.hook_k" -> {prefix: 'decoder.1.cross_attn', leaf: 'hook_k', block: 'decoder.1', stack, layer}
+function parts(name) {
+  const i = name.lastIndexOf('.');
+  const prefix = i < 0 ? '' : name.slice(0, i);
+  const m = name.match(/^(blocks|encoder|decoder)\.(\d+)\./);
+  return { prefix, leaf: name.slice(i + 1), block: m ? `${m[1]}.${m[2]}` : null, stack: m ? m[1] : null, layer: m ? Number(m[2]) : null };
+}
+
+// The trace step that draws `name` (K and V are drawn with Q; LN statistics with the LN output).
+function traceTarget(name) {
+  const { prefix, leaf } = parts(name);
+  if (leaf === 'hook_k' || leaf === 'hook_v') return `${prefix}.hook_q`;
+  if (['hook_mean', 'hook_scale', 'hook_standardized'].includes(leaf)) return `${prefix}.hook_normalized`;
+  if (leaf === 'hook_pre_linear') return `${prefix}.hook_pre`;
+  return name;
+}
+
+function links(name, model) {
+  const q = (path, extra = {}) => `${path}?${new URLSearchParams({ model, ...extra })}`;
+  const { prefix, leaf, stack, layer } = parts(name);
+  const out = [['trace step', q('/trace', { goto: traceTarget(name) })]];
+  if (/(^|\.)ln\w*$/.test(prefix)) out.push(['layer norm', q('/components/layer-norm', { ln: prefix })]);
+  if (prefix.endsWith('.mlp')) out.push(['feed-forward', q('/components/ffn')]);
+  if (/^hook_(resid_\w+|attn_out|cross_attn_out|mlp_out)$/.test(leaf)) out.push(['residual stream', q('/components/residual')]);
+  if (/^hook_resid_(pre|post)$/.test(leaf) && stack !== 'encoder') out.push(['logit lens', q('/logit-lens')]);
+  if (leaf === 'hook_pos_embed') out.push(['positions', q('/components/positions')]);
+  if (leaf === 'hook_pattern') {
+    const kind = prefix.endsWith('cross_attn') ? 'cross' : stack === 'blocks' ? 'self' : stack;
+    out.push(['attention', q('/attention', { kind, layer: String(layer), head: 'mean' })]);
+  }
+  if (leaf === 'hook_attn_scores' && !prefix.endsWith('cross_attn')) out.push(['masking', q('/components/masking')]);
+  if (leaf === 'hook_logits' || leaf === 'hook_probs') out.push(['sampling', q('/sampling')]);
+  return out;
+}
+
+// Forward order: per stack (encoder, then decoder / blocks) its embeddings, its blocks in order, its final norm;
+// then the unembedding. (The API lists names in module-registration order, which puts the logits first.)
+function rank(name) {
+  const stackOf = name.startsWith('encoder.') ? 0 : name.startsWith('hook_logits') || name.startsWith('hook_probs') ? 2 : 1;
+  const { layer } = parts(name);
+  const within = layer !== null ? 1 + layer : name.includes('ln_final') ? 1e4 : stackOf === 2 ? 2e4 : 0;
+  return stackOf * 1e5 + within;
+}
+
+// The heading a name is listed under.
+function groupOf(name) {
+  const { block } = parts(name);
+  if (block) return block;
+  const side = name.startsWith('encoder.') ? 'encoder ' : name.startsWith('decoder.') ? 'decoder ' : '';
+  if (name.includes('ln_final')) return `${side}final layer norm`;
+  if (/hook_(pos_)?embed$/.test(name)) return `${side}input: token and position embeddings`;
+  return 'output: unembedding';
+}
+
+function matches(a, words) {
+  const hay = `${a.name} ${a.dims.join(' ')} ${a.description}`.toLowerCase();
+  return words.every((w) => hay.includes(w));
+}
+
+function render() {
+  if (!info) return;
+  const words = state.q.toLowerCase().split(/\s+/).filter(Boolean);
+  const all = info.activation_names;
+  const shown = all.map((a, i) => [rank(a.name), i, a]).sort((x, y) => x[0] - y[0] || x[1] - y[1]).map(([, , a]) => a)
+    .filter((a) => matches(a, words));
+  const head = el('tr', {}, ['name', 'dims', 'what it holds', 'shown in'].map((t) => el('th', { textContent: t })));
+  const rows = [];
+  let group = null;
+  for (const a of shown) {
+    const g = groupOf(a.name);
+    if (g !== group) {
+      group = g;
+      rows.push(el('tr', { className: 'group' }, [el('th', { colSpan: 4, textContent: g })]));
+    }
+    rows.push(el('tr', { dataset: { name: a.name } }, [
+      el('td', { className: 'mono name', textContent: a.name }),
+      el('td', { className: 'mono dims', textContent: `[${a.dims.map((d) => dimText(d, info.config)).join(', ')}]` }),
+      el('td', { className: 'desc', textContent: a.description }),
+      el('td', { className: 'links' }, links(a.name, info.id).flatMap(([label, href], i) => [...(i ? [' · '] : []), el('a', { href, textContent: label })])),
+    ]));
+  }
+  $('glossary-table').replaceChildren(el('thead', {}, [head]), el('tbody', {}, rows));
+  $('status').textContent = words.length
+    ? `${shown.length} of ${all.length} activation names of ${info.id} match "${state.q.trim()}"`
+    : `${all.length} activation names of ${info.id} (${info.arch === 'encoder_decoder' ? 'encoder-decoder' : 'decoder-only'}, ${info.config.n_layers} layers)`;
+  writeState(state, { ...DEFAULTS, model: embeddedModels().default });
+}
+
+async function load() {
+  const my = ++runId;
+  $('error').textContent = '';
+  $('status').textContent = 'Loading…';
+  document.body.dataset.ready = 'false';
+  try {
+    const detail = await getJSON(`/api/v1/models/${encodeURIComponent(state.model)}`);
+    if (my !== runId) return;
+    info = detail;
+    render();
+    document.body.dataset.ready = 'true';
+  } catch (e) {
+    if (my !== runId) return;
+    $('status').textContent = '';
+    $('error').textContent = e.message;
+    document.body.dataset.ready = 'error';
+  }
+}
+
+function init() {
+  const { models, default: def } = embeddedModels();
+  if (!models.some((m) => m.id === state.model)) state.model = def || (models[0] && models[0].id) || '';
+  setOptions($('model'), models.map((m) => m.id));
+  $('model').value = state.model;
+  $('q').value = state.q;
+  $('page-form').addEventListener('submit', (e) => e.preventDefault());
+  $('model').addEventListener('change', () => { state.model = $('model').value; load(); });
+  $('q').addEventListener('input', () => { state.q = $('q').value; render(); });
+  load();
+}
+
+init();
