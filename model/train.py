@@ -61,6 +61,13 @@ RECIPES: dict[str, Recipe] = {
                               "tiny-gpt without positional encoding (only the causal mask carries order)."),
     "tiny-gpt-post-ln": Recipe(GPT_BASE.replace(norm="post"),
                                "tiny-gpt with post-LN blocks (norm after each residual add, as in 2017)."),
+    # A stress test of the pre-LN vs post-LN claim: the same data and optimiser, but 6 layers and no warm-up.
+    "tiny-gpt-deep": Recipe(GPT_BASE.replace(n_layers=6), "tiny-gpt with 6 layers and no learning-rate warm-up "
+                            "(pre-LN), the stress test for the post-LN comparison.", warmup=1),
+    "tiny-gpt-deep-post-ln": Recipe(GPT_BASE.replace(n_layers=6, norm="post"), "tiny-gpt-deep with post-LN blocks: "
+                                    "6 layers, no warm-up, norm after each residual add.", warmup=1),
+    "tiny-gpt-deep-post-ln-warmup": Recipe(GPT_BASE.replace(n_layers=6, norm="post"), "tiny-gpt-deep-post-ln with "
+                                           "the usual 100 warm-up steps back: does warm-up rescue post-LN?"),
     "tiny-translator": Recipe(TRANSLATOR, "Encoder-decoder, 2+2 layers × 4 heads, d_model 64: synthetic English → "
                                           "French-like, adjectives move after the noun.", corpus="translation",
                               steps=1200, n_docs=20000),

@@ -16,10 +16,12 @@ import torch
 from . import data, evaluate, zoo
 
 VARIANTS = ["tiny-gpt", "tiny-gpt-no-ln", "tiny-gpt-no-residual", "tiny-gpt-no-ffn", "tiny-gpt-no-pos",
-            "tiny-gpt-post-ln"]
+            "tiny-gpt-post-ln", "tiny-gpt-deep", "tiny-gpt-deep-post-ln", "tiny-gpt-deep-post-ln-warmup"]
 REMOVED = {"tiny-gpt": "nothing (reference: pre-LN)", "tiny-gpt-no-ln": "every layer norm",
            "tiny-gpt-no-residual": "residual connections", "tiny-gpt-no-ffn": "feed-forward sublayers",
-           "tiny-gpt-no-pos": "positional encoding", "tiny-gpt-post-ln": "pre-LN → post-LN"}
+           "tiny-gpt-no-pos": "positional encoding", "tiny-gpt-post-ln": "pre-LN → post-LN",
+           "tiny-gpt-deep": "6 layers, no warm-up (pre-LN)", "tiny-gpt-deep-post-ln": "6 layers, no warm-up, post-LN",
+           "tiny-gpt-deep-post-ln-warmup": "6 layers, post-LN, 100 warm-up steps"}
 METRICS = ("agreement", "pronoun")
 THRESHOLD = 0.95
 START, END = "<!-- variants-table:start -->", "<!-- variants-table:end -->"
@@ -76,7 +78,7 @@ def agreement_choices(loaded: zoo.LoadedModel, train_sentences: set[str], n: int
 def markdown(directory: Path = zoo.CHECKPOINT_DIR) -> str:
     def step(v):
         return "never" if v is None else str(v)
-    lines = ["| model | removed | final train loss | held-out agreement | held-out pronoun | "
+    lines = ["| model | differs from tiny-gpt by | final train loss | held-out agreement | held-out pronoun | "
              f"agreement ≥ {THRESHOLD} first at (stays from) | pronoun ≥ {THRESHOLD} first at (stays from) |",
              "|---|---|---:|---:|---:|---:|---:|"]
     for mid in VARIANTS:
