@@ -94,12 +94,13 @@ def bench_http(reps: int) -> tuple[list[dict], int]:
         with httpx.Client(base_url=url, timeout=60, headers={"accept-encoding": "gzip"}) as client:
             for n in TINY_LENGTHS:
                 text = words_text(loaded.tokenizer, n)
-                for label, names in (("full trace", None), ("one name (attention page)", ["blocks.0.attn.hook_pattern"])):
+                for label, names, enc in (("full trace", None, "gzip"), ("full trace, no gzip", None, "identity"),
+                                          ("one name (attention page)", ["blocks.0.attn.hook_pattern"], "gzip")):
                     body = {"model": zoo.DEFAULT_MODEL, "text": text, **({"names": names} if names else {})}
                     sizes = {}
 
                     def post():
-                        r = client.post("/api/v1/trace", json=body)
+                        r = client.post("/api/v1/trace", json=body, headers={"accept-encoding": enc})
                         assert r.status_code == 200, r.text[:200]
                         sizes["wire"], sizes["raw"] = r.num_bytes_downloaded, len(r.content)
                         sizes["enc"] = r.headers.get("content-encoding", "identity")
@@ -141,6 +142,12 @@ def gpt2_child(n: int) -> dict:
         t0 = time.perf_counter()
         model(ids[None])
         bare = time.perf_counter() - t0
+        torch.set_num_threads(2)
+        model(ids[None])
+        t0 = time.perf_counter()
+        model(ids[None])
+        bare2 = time.perf_counter() - t0
+        torch.set_num_threads(1)
         per_layer, values = [], 0
         t0 = time.perf_counter()
         for layer in range(cfg.n_layers):
@@ -150,7 +157,7 @@ def gpt2_child(n: int) -> dict:
             values = max(values, sum(t.numel() for t in cache.values()))
             del cache
         total = time.perf_counter() - t0
-    return dict(tokens=n, bare_s=bare, layer_by_layer_s=total, per_layer_median_s=statistics.median(per_layer),
+    return dict(tokens=n, bare_s=bare, bare_2threads_s=bare2, layer_by_layer_s=total, per_layer_median_s=statistics.median(per_layer),
                 values_per_layer=values, peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 model_rss_mib=rss_model / 1024, load=load_avg())
 
@@ -175,9 +182,9 @@ def report(tiny, http, peak_kb, gpt2) -> str:
               f"({r['encoding']}) | {r['raw_bytes']:,} |" for r in http]
     lines += ["", f"tiny-gpt server peak RSS (VmHWM) after these requests: {peak_kb / 1024:.0f} MiB", ""]
     if gpt2:
-        lines += ["| tokens | bare forward (s) | 12 layer requests, one forward each (s) | per layer (median, s) | "
-                  "values per layer | peak RSS (MiB) | load |", "|---:|---:|---:|---:|---:|---:|---|"]
-        lines += [f"| {r['tokens']} | {r['bare_s']:.2f} | {r['layer_by_layer_s']:.2f} | {r['per_layer_median_s']:.2f} | "
+        lines += ["| tokens | bare forward (s) | bare, 2 threads (s) | 12 layer requests, one forward each (s) | per layer (median, s) | "
+                  "values per layer | peak RSS (MiB) | load |", "|---:|---:|---:|---:|---:|---:|---:|---|"]
+        lines += [f"| {r['tokens']} | {r['bare_s']:.2f} | {r['bare_2threads_s']:.2f} | {r['layer_by_layer_s']:.2f} | {r['per_layer_median_s']:.2f} | "
                   f"{r['values_per_layer']:,} | {r['peak_rss_mib']:.0f} | {r['load']} |" for r in gpt2]
     return "\n".join(lines)
 
