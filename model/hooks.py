@@ -19,9 +19,15 @@ from torch import nn
 _ACTIVE: contextvars.ContextVar["_Capture | None"] = contextvars.ContextVar("xray_capture", default=None)
 
 
+class StopForward(Exception):
+    """Raised by a HookPoint once every expected activation is captured (`capturing(..., expected=n)`), so the
+    rest of the forward pass (later blocks, the unembedding) is skipped."""
+
+
 class _Capture:
-    def __init__(self, wanted: Callable[[str], bool]):
+    def __init__(self, wanted: Callable[[str], bool], expected: int | None = None):
         self.wanted = wanted
+        self.expected = expected  # stop the forward once this many distinct names are stored (None: never)
         self.store: dict[str, torch.Tensor] = {}
 
 
@@ -36,6 +42,8 @@ class HookPoint(nn.Module):
         capture = _ACTIVE.get()
         if capture is not None and capture.wanted(self.name):
             capture.store[self.name] = x.detach()
+            if capture.expected is not None and len(capture.store) >= capture.expected:
+                raise StopForward(self.name)
         return x
 
 
@@ -63,9 +71,10 @@ def name_filter(names: Iterable[str] | str | Callable[[str], bool] | None) -> Ca
 
 
 @contextmanager
-def capturing(names=None) -> Iterator[dict[str, torch.Tensor]]:
-    """Capture activations of every forward pass run inside the `with` block (in this context only)."""
-    capture = _Capture(name_filter(names))
+def capturing(names=None, expected: int | None = None) -> Iterator[dict[str, torch.Tensor]]:
+    """Capture activations of every forward pass run inside the `with` block (in this context only). With
+    `expected`, the HookPoint that stores the expected-th distinct name raises `StopForward`."""
+    capture = _Capture(name_filter(names), expected)
     token = _ACTIVE.set(capture)
     try:
         yield capture.store

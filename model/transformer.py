@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .config import MaskKind, ModelConfig
-from .hooks import HookPoint, assign_hook_names, capturing, is_capturing
+from .hooks import HookPoint, StopForward, assign_hook_names, capturing, is_capturing, name_filter
 from .layers import Block, Embed, LayerNorm, PosEmbed, build_mask
 
 
@@ -129,25 +129,31 @@ def build_model(cfg: ModelConfig) -> Transformer:
 
 
 def run_with_cache(model: Transformer, tokens: torch.Tensor, target: torch.Tensor | None = None, names=None,
-                   mask: MaskKind | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+                   mask: MaskKind | None = None, stop_early: bool = False) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
     """Run one forward pass and return (logits, {name: activation}).
 
     `tokens` (and `target` for an encoder-decoder) may be 1-D [pos] or 2-D [batch, pos]. With 1-D input the
     batch dimension is dropped from the logits and from every cached tensor, so shapes match the dims in the
     glossary ([pos, d_model], [head, query_pos, key_pos], ...). `names`: None (all), a glob, a list of globs,
     or a predicate on the name. Capture is per call: concurrent callers never share a cache.
+    `stop_early=True`: stop the forward pass as soon as every requested activation is captured (a request for
+    layer 0 skips the later layers and the unembedding); the logits are then None.
     """
     single = tokens.dim() == 1
     if single:
         tokens = tokens[None]
         target = target[None] if target is not None else None
-    with capturing(names) as cache:
-        if isinstance(model, EncoderDecoder):
-            if target is None:
-                raise ValueError("an encoder-decoder model needs target tokens for the decoder")
-            logits = model(tokens, target, mask=mask)
-        else:
-            logits = model(tokens, mask=mask)
+    expected = None
+    if stop_early:
+        wanted = name_filter(names)
+        expected = sum(1 for n in model.hook_names if wanted(n))
+    if isinstance(model, EncoderDecoder) and target is None:
+        raise ValueError("an encoder-decoder model needs target tokens for the decoder")
+    with capturing(names, expected) as cache:
+        try:
+            logits = model(tokens, target, mask=mask) if isinstance(model, EncoderDecoder) else model(tokens, mask=mask)
+        except StopForward:
+            logits = None
     if single:
-        return logits[0], {k: v[0] for k, v in cache.items()}
+        return (None if logits is None else logits[0]), {k: v[0] for k, v in cache.items()}
     return logits, dict(cache)

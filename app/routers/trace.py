@@ -68,7 +68,7 @@ def trace(body: TraceIn, models=Depends(get_models)):
         check_names(body.names, loaded.model.hook_names)
     src = source_ids(loaded, body.text)
     tgt = target_ids(loaded, body.target)
-    _, cache = run_with_cache(loaded.model, src, tgt, names=body.names)
+    _, cache = run_with_cache(loaded.model, src, tgt, names=body.names, stop_early=True)  # skip later layers
     total = sum(t.numel() for t in cache.values())
     if total > MAX_TRACE_VALUES:
         raise ApiError(413, "trace_too_large",
