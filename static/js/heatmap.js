@@ -111,9 +111,11 @@ export function heatmap(el, opts) {
     title: compact ? { text: plotlyText(title), font: { size: 11 }, y: 0.97 } : { text: plotlyText(title), font: { size: 14 } },
     margin: compact ? { l: 6, r: 6, t: 22, b: 6 } : { l: 90, r: 20, t: 40, b: 80 },
     height: opts.height || (compact ? 140 : Math.min(720, Math.max(260, 90 + rows * 22 + (cols > 20 ? 40 : 0)))),
-    xaxis: compact ? { visible: false } : { ...ticks(x), title: axisTitle(xTitle), tickangle: cols > 8 ? -45 : 0, automargin: true },
+    // no zero lines / grid: over masked (grey) cells they drew a stray line along row 0 and column 0
+    xaxis: compact ? { visible: false } : { ...ticks(x), title: axisTitle(xTitle), tickangle: cols > 8 ? -45 : 0, automargin: true,
+      zeroline: false, showgrid: false },
     yaxis: compact ? { visible: false, autorange: 'reversed' }
-      : { ...ticks(y), title: axisTitle(yTitle), autorange: 'reversed', automargin: true },
+      : { ...ticks(y), title: axisTitle(yTitle), autorange: 'reversed', automargin: true, zeroline: false, showgrid: false },
     plot_bgcolor: '#e5e5e5', // masked (null) cells show this grey
     paper_bgcolor: '#fff',
     shapes,
