@@ -5,7 +5,8 @@
    uvicorn server (full trace, gzip; plus the one-name request the attention page makes).
 2. A GPT-2-small-shaped model (12 layers, d_model 768, 12 heads, d_mlp 3072, vocab 50257, n_ctx 1024, random
    weights) at 128 / 512 / 1024 tokens, traced layer by layer the way the API serves it: one request per layer
-   with `names=["blocks.{l}.*"]`, i.e. one forward pass per layer capturing that layer. Each length runs in a
+   with `names=["blocks.{l}.*"]`, i.e. one forward pass per layer that stops after that layer (stop_early, as
+   the trace route runs it), and for comparison one full forward per layer. Each length runs in a
    child process so its peak RSS is its own.
 
 Usage: `OMP_NUM_THREADS=1 python -m bench.forward [--reps 30] [--reps-inproc 300] [--lengths-gpt2 128,512,1024] [--json out.json]`
@@ -150,14 +151,19 @@ def gpt2_child(n: int) -> dict:
         torch.set_num_threads(1)
         per_layer, values = [], 0
         t0 = time.perf_counter()
-        for layer in range(cfg.n_layers):
+        for layer in range(cfg.n_layers):  # what the trace route does: stop after the requested layer
             t1 = time.perf_counter()
-            _, cache = run_with_cache(model, ids, names=[f"blocks.{layer}.*"])
+            _, cache = run_with_cache(model, ids, names=[f"blocks.{layer}.*"], stop_early=True)
             per_layer.append(time.perf_counter() - t1)
             values = max(values, sum(t.numel() for t in cache.values()))
             del cache
         total = time.perf_counter() - t0
-    return dict(tokens=n, bare_s=bare, bare_2threads_s=bare2, layer_by_layer_s=total, per_layer_median_s=statistics.median(per_layer),
+        t0 = time.perf_counter()
+        for layer in range(cfg.n_layers):  # before stop_early: every layer request ran the whole model
+            run_with_cache(model, ids, names=[f"blocks.{layer}.*"])  # the result is dropped at once
+        total_full = time.perf_counter() - t0
+    return dict(tokens=n, bare_s=bare, bare_2threads_s=bare2, layer_by_layer_s=total, layer_by_layer_full_s=total_full,
+                per_layer_median_s=statistics.median(per_layer),
                 values_per_layer=values, peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 model_rss_mib=rss_model / 1024, load=load_avg())
 
@@ -172,20 +178,25 @@ def bench_gpt2(lengths: list[int]) -> list[dict]:
 
 
 def report(tiny, http, peak_kb, gpt2) -> str:
-    lines = ["| tokens | bare forward (ms) | full traced forward (ms) | traced / bare | values captured |",
-             "|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r['tokens']} | {r['bare_ms']:.2f} | {r['traced_ms']:.2f} | {r['ratio']:.2f}x | {r['values']:,} |"
-              for r in tiny]
-    lines += ["", "| tokens | HTTP POST /api/v1/trace | p50 (ms) | p90 (ms) | bytes on the wire | JSON bytes |",
-              "|---:|---|---:|---:|---:|---:|"]
-    lines += [f"| {r['tokens']} | {r['request']} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | {r['wire_bytes']:,} "
-              f"({r['encoding']}) | {r['raw_bytes']:,} |" for r in http]
-    lines += ["", f"tiny-gpt server peak RSS (VmHWM) after these requests: {peak_kb / 1024:.0f} MiB", ""]
+    lines = []
+    if tiny:
+        lines += ["| tokens | bare forward (ms) | full traced forward (ms) | traced / bare | values captured |",
+                  "|---:|---:|---:|---:|---:|"]
+        lines += [f"| {r['tokens']} | {r['bare_ms']:.2f} | {r['traced_ms']:.2f} | {r['ratio']:.2f}x | {r['values']:,} |"
+                  for r in tiny]
+    if http:
+        lines += ["", "| tokens | HTTP POST /api/v1/trace | p50 (ms) | p90 (ms) | bytes on the wire | JSON bytes |",
+                  "|---:|---|---:|---:|---:|---:|"]
+        lines += [f"| {r['tokens']} | {r['request']} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | {r['wire_bytes']:,} "
+                  f"({r['encoding']}) | {r['raw_bytes']:,} |" for r in http]
+        lines += ["", f"tiny-gpt server peak RSS (VmHWM) after these requests: {peak_kb / 1024:.0f} MiB", ""]
     if gpt2:
-        lines += ["| tokens | bare forward (s) | bare, 2 threads (s) | 12 layer requests, one forward each (s) | per layer (median, s) | "
-                  "values per layer | peak RSS (MiB) | load |", "|---:|---:|---:|---:|---:|---:|---:|---|"]
-        lines += [f"| {r['tokens']} | {r['bare_s']:.2f} | {r['bare_2threads_s']:.2f} | {r['layer_by_layer_s']:.2f} | {r['per_layer_median_s']:.2f} | "
-                  f"{r['values_per_layer']:,} | {r['peak_rss_mib']:.0f} | {r['load']} |" for r in gpt2]
+        lines += ["| tokens | bare forward (s) | bare, 2 threads (s) | 12 layer requests, stop after the layer (s) | "
+                  "per layer (median, s) | same, full forward each (s) | values per layer | peak RSS (MiB) | load |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        lines += [f"| {r['tokens']} | {r['bare_s']:.2f} | {r['bare_2threads_s']:.2f} | {r['layer_by_layer_s']:.2f} | "
+                  f"{r['per_layer_median_s']:.2f} | {r['layer_by_layer_full_s']:.2f} | {r['values_per_layer']:,} | "
+                  f"{r['peak_rss_mib']:.0f} | {r['load']} |" for r in gpt2]
     return "\n".join(lines)
 
 
@@ -204,8 +215,9 @@ def main() -> None:
     print("machine:", describe(), flush=True)
     tiny = bench_tiny(args.reps_inproc)
     http, peak_kb = bench_http(args.reps)
+    print(report(tiny, http, peak_kb, []), flush=True)
     gpt2 = bench_gpt2([int(x) for x in args.lengths_gpt2.split(",") if x])
-    print(report(tiny, http, peak_kb, gpt2))
+    print(report([], [], peak_kb, gpt2))
     print("load average at the end:", load_avg())
     if args.json:
         with open(args.json, "w") as f:
