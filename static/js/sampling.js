@@ -52,7 +52,7 @@ function params() {
 // date. A full Plotly.react runs only when the words on the axis change (new text, model or logits). The cost is
 // the same for 72 words or 50,000: N_SHOWN bars.
 const SETTLE_MS = 150;
-let drawnKey = null; // the ids on the chart's x axis, as drawn
+let drawnKey = null; // the ids and words on the chart's x axis, as drawn
 let settleTimer = null;
 const BAR_PATH = /^M([-\d.e+]+),([-\d.e+]+)V[-\d.e+]+H([-\d.e+]+)V[-\d.e+]+Z$/;
 
@@ -89,7 +89,7 @@ function barData(ids) {
 function drawChart(ids) {
   const plot = $('plot-probs');
   const { words, after, before, hover } = barData(ids);
-  const key = ids.join(',');
+  const key = `${ids.join(',')}|${words.join('\u0000')}`; // same ids in another model's vocabulary are other words
   clearTimeout(settleTimer);
   if (key === drawnKey && plot.data && moveBars(plot, [before, after])) {
     plot.data[0].y = before;
