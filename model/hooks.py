@@ -24,10 +24,21 @@ class StopForward(Exception):
     rest of the forward pass (later blocks, the unembedding) is skipped."""
 
 
+class CaptureTooLarge(Exception):
+    """Raised by a HookPoint when the captured values exceed `capturing(..., max_values=n)`: the forward stops
+    there instead of holding activations that would be refused anyway."""
+
+    def __init__(self, values: int, max_values: int):
+        super().__init__(f"captured {values:,} values, over the limit of {max_values:,}")
+        self.values, self.max_values = values, max_values
+
+
 class _Capture:
-    def __init__(self, wanted: Callable[[str], bool], expected: int | None = None):
+    def __init__(self, wanted: Callable[[str], bool], expected: int | None = None, max_values: int | None = None):
         self.wanted = wanted
         self.expected = expected  # stop the forward once this many distinct names are stored (None: never)
+        self.max_values = max_values  # raise CaptureTooLarge beyond this many stored values (None: no limit)
+        self.values = 0
         self.store: dict[str, torch.Tensor] = {}
 
 
@@ -42,6 +53,10 @@ class HookPoint(nn.Module):
         capture = _ACTIVE.get()
         if capture is not None and capture.wanted(self.name):
             capture.store[self.name] = x.detach()
+            if capture.max_values is not None:
+                capture.values += x.numel()
+                if capture.values > capture.max_values:
+                    raise CaptureTooLarge(capture.values, capture.max_values)
             if capture.expected is not None and len(capture.store) >= capture.expected:
                 raise StopForward(self.name)
         return x
@@ -71,10 +86,12 @@ def name_filter(names: Iterable[str] | str | Callable[[str], bool] | None) -> Ca
 
 
 @contextmanager
-def capturing(names=None, expected: int | None = None) -> Iterator[dict[str, torch.Tensor]]:
+def capturing(names=None, expected: int | None = None, max_values: int | None = None
+              ) -> Iterator[dict[str, torch.Tensor]]:
     """Capture activations of every forward pass run inside the `with` block (in this context only). With
-    `expected`, the HookPoint that stores the expected-th distinct name raises `StopForward`."""
-    capture = _Capture(name_filter(names), expected)
+    `expected`, the HookPoint that stores the expected-th distinct name raises `StopForward`; with `max_values`,
+    the one that takes the stored values over it raises `CaptureTooLarge`."""
+    capture = _Capture(name_filter(names), expected, max_values)
     token = _ACTIVE.set(capture)
     try:
         yield capture.store

@@ -129,7 +129,8 @@ def build_model(cfg: ModelConfig) -> Transformer:
 
 
 def run_with_cache(model: Transformer, tokens: torch.Tensor, target: torch.Tensor | None = None, names=None,
-                   mask: MaskKind | None = None, stop_early: bool = False) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
+                   mask: MaskKind | None = None, stop_early: bool = False, max_values: int | None = None
+                   ) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
     """Run one forward pass and return (logits, {name: activation}).
 
     `tokens` (and `target` for an encoder-decoder) may be 1-D [pos] or 2-D [batch, pos]. With 1-D input the
@@ -137,7 +138,8 @@ def run_with_cache(model: Transformer, tokens: torch.Tensor, target: torch.Tenso
     glossary ([pos, d_model], [head, query_pos, key_pos], ...). `names`: None (all), a glob, a list of globs,
     or a predicate on the name. Capture is per call: concurrent callers never share a cache.
     `stop_early=True`: stop the forward pass as soon as every requested activation is captured (a request for
-    layer 0 skips the later layers and the unembedding); the logits are then None.
+    layer 0 skips the later layers and the unembedding); the logits are then None. `max_values`: raise
+    `hooks.CaptureTooLarge` as soon as the captured activations hold more values than this (the forward stops).
     """
     single = tokens.dim() == 1
     if single:
@@ -149,7 +151,7 @@ def run_with_cache(model: Transformer, tokens: torch.Tensor, target: torch.Tenso
         expected = sum(1 for n in model.hook_names if wanted(n))
     if isinstance(model, EncoderDecoder) and target is None:
         raise ValueError("an encoder-decoder model needs target tokens for the decoder")
-    with capturing(names, expected) as cache:
+    with capturing(names, expected, max_values) as cache:
         try:
             logits = model(tokens, target, mask=mask) if isinstance(model, EncoderDecoder) else model(tokens, mask=mask)
         except StopForward:

@@ -13,6 +13,7 @@ from app.errors import ApiError, handled, suggest
 from app.inputs import get_model, source_ids, target_ids
 from app.schemas import MAX_TRACE_VALUES, TraceIn, TraceOut, error_responses
 from model.glossary import dims_of
+from model.hooks import CaptureTooLarge
 from model.transformer import run_with_cache
 
 router = APIRouter(prefix="/api/v1", tags=["trace"])
@@ -68,12 +69,13 @@ def trace(body: TraceIn, models=Depends(get_models)):
         check_names(body.names, loaded.model.hook_names)
     src = source_ids(loaded, body.text)
     tgt = target_ids(loaded, body.target)
-    _, cache = run_with_cache(loaded.model, src, tgt, names=body.names, stop_early=True)  # skip later layers
-    total = sum(t.numel() for t in cache.values())
-    if total > MAX_TRACE_VALUES:
+    try:  # stop after the last requested activation, or as soon as the captured values exceed the budget
+        _, cache = run_with_cache(loaded.model, src, tgt, names=body.names, stop_early=True,
+                                  max_values=MAX_TRACE_VALUES)
+    except CaptureTooLarge as e:
         raise ApiError(413, "trace_too_large",
-                       f"this trace has {total:,} values, over the budget of {MAX_TRACE_VALUES:,}; select names per "
-                       "layer (e.g. names=['blocks.0.*']) or shorten the text")
+                       f"this trace has at least {e.values:,} values, over the budget of {MAX_TRACE_VALUES:,}; select "
+                       "names per layer (e.g. names=['blocks.0.*']) or shorten the text") from None
     out = {"model": loaded.id, "tokens": loaded.tokenizer.decode(src.tolist())}
     if tgt is not None:
         out["target_tokens"] = loaded.tokenizer.decode(tgt.tolist())

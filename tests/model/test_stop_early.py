@@ -86,3 +86,26 @@ def test_shipped_model_trace_route_names_match():
             assert early.keys() == full.keys()
             for k in full:
                 torch.testing.assert_close(early[k], full[k], rtol=0, atol=0)
+
+
+def test_max_values_stops_the_forward_when_the_capture_is_over_budget():
+    from model.hooks import CaptureTooLarge
+    model = _model(DEC)
+    tokens = torch.randint(0, DEC.vocab_size, (10,))
+    with torch.inference_mode():
+        _, full = run_with_cache(model, tokens)
+        total = sum(t.numel() for t in full.values())
+        _, at_limit = run_with_cache(model, tokens, max_values=total)  # exactly the budget: allowed
+        assert at_limit.keys() == full.keys()
+        fired = []
+        handles = [m.register_forward_hook(lambda mod, i, o: fired.append(mod.name)) for m in model.modules()
+                   if isinstance(m, HookPoint)]
+        try:
+            with pytest.raises(CaptureTooLarge) as e:
+                run_with_cache(model, tokens, max_values=500)
+        finally:
+            for h in handles:
+                h.remove()
+    # it stopped at the first hook that crossed 500 values: hook_embed (10 x 32 = 320) + hook_pos_embed (320)
+    assert e.value.values == 640 and e.value.max_values == 500
+    assert fired == ["hook_embed"]
