@@ -2,7 +2,7 @@
 
 Limits are part of the contract and appear in /openapi.json: text length in characters (MAX_TEXT_CHARS; the
 model's n_ctx bounds the tokens), names per trace (MAX_NAMES), generation steps (MAX_NEW_TOKENS), and the
-number of values a trace may return (MAX_TRACE_VALUES, checked after the forward pass -> 413).
+number of values a trace may return (MAX_TRACE_VALUES, checked while capturing: the forward stops there -> 413).
 """
 from __future__ import annotations
 
