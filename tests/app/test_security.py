@@ -182,9 +182,13 @@ def test_zoo_load_never_unpickles(monkeypatch):
 
 
 def test_checkpoints_are_safetensors_only():
+    """No pickle-based weight file ships (every model and timeline snapshot is .safetensors + .json)."""
     files = [p for p in zoo.CHECKPOINT_DIR.rglob("*") if p.is_file()]
-    assert files
-    assert {p.suffix for p in files} <= {".safetensors", ".json"}, sorted({p.suffix for p in files})
+    assert any(p.suffix == ".safetensors" for p in files)
+    pickled = [p for p in files if p.suffix in {".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt", ".npy", ".npz"}]
+    assert not pickled, pickled
+    for model_id in zoo.available():
+        assert zoo.checkpoint_paths(model_id)[0].suffix == ".safetensors"
 
 
 def test_a_pickle_beside_the_weights_is_ignored(tmp_path, monkeypatch):
