@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from model import zoo
+from model import alloc, zoo
 
 from . import errors
 from .config import Settings, get_settings
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         torch.set_num_threads(settings.torch_threads)
+        alloc.tune_malloc()  # kept activations come from the heap, not a fresh mmap each (model/alloc.py)
         app.state.models = load_models(settings)
         yield
 

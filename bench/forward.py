@@ -26,7 +26,7 @@ import time
 import httpx
 import torch
 
-from model import zoo
+from model import alloc, zoo
 from model.config import ModelConfig
 from model.tokenizer import SPECIALS, WordTokenizer
 from app.schemas import MAX_TRACE_VALUES
@@ -225,6 +225,7 @@ def main() -> None:
         print(json.dumps(gpt2_child(args.gpt2_child)))
         return
     torch.set_num_threads(1)
+    alloc.tune_malloc()  # as the app does at startup
     print("machine:", describe(), flush=True)
     tiny = bench_tiny(args.reps_inproc)
     http, peak_kb = bench_http(args.reps)
