@@ -8,8 +8,8 @@ import { headEntry, headScores, labelText, scoresText, timeline, timelinePattern
 import { heatmap, bars } from './heatmap.js';
 import { readState, writeState, embeddedModels } from './url-state.js';
 import { markUnk, showUnknown } from './unk.js';
+import { $, runPage } from './page.js';
 
-const $ = (id) => document.getElementById(id);
 const DEFAULT_TEXT = { decoder: 'the girl dropped the cup . it broke .', encoder_decoder: 'the red cat sees the big dog' };
 const DEFAULTS = { model: '', text: '', target: '', kind: '', layer: 0, head: 'mean', token: null, step: null };
 
@@ -30,7 +30,6 @@ let pickAlignment = !new URLSearchParams(window.location.search).has('layer') &&
 const infoCache = new Map(); // model id -> /api/v1/models/{id}
 const patternCache = new Map(); // model|text|target|name -> {tokens, target_tokens, act}
 let current = null; // {info, kind, tokens: {tokens, target_tokens}, layers: [act per layer], scores, timeline, snap}
-let runId = 0;
 
 function kindsFor(info) { return KINDS[info.arch === 'encoder_decoder' ? 'encoder_decoder' : 'decoder']; }
 function kindObj(info) { return kindsFor(info).find((k) => k.id === state.kind) || kindsFor(info)[0]; }
@@ -341,12 +340,8 @@ function selectToken(i, focus) {
   }
 }
 
-async function load() {
-  const my = ++runId;
-  $('error').textContent = '';
-  document.body.dataset.ready = 'false';
-  $('status').textContent = 'running the model…';
-  try {
+function load() {
+  return runPage(async (isLatest) => {
     const info = await modelInfo(state.model);
     const kinds = kindsFor(info);
     const kind = kindObj(info);
@@ -369,7 +364,7 @@ async function load() {
       headScores(state.model),
       encDec ? null : timeline(state.model),
     ]);
-    if (my !== runId) return;
+    if (!isLatest()) return;
     if (pickAlignment && kind.id === 'cross') {
       const first = scores && scores.heads.find((e) => e.name.endsWith('.cross_attn') && e.labels.includes('alignment'));
       if (first) { state.layer = first.layer; state.head = String(first.head); }
@@ -378,19 +373,13 @@ async function load() {
     current = { info, kind, toks: { tokens: outs[0].tokens, target_tokens: outs[0].target_tokens || outs[0].tokens },
       layers: outs.map((o) => o.act), scores, timeline: tl && tl.steps.length ? tl : null, snap: null };
     await loadSnapshot();
-    if (my !== runId) return;
+    if (!isLatest()) return;
     renderGrid(shownLayers());
     update();
     const qn = current.toks[kind.q].length;
     showUnknown(outs[0].tokens, encDec ? outs[0].target_tokens : undefined);
     $('status').textContent = `${state.model}: ${qn} query tokens, ${nLayers(info)} layers × ${nHeads(info)} heads (${kind.label})`;
-    document.body.dataset.ready = 'true';
-  } catch (e) {
-    if (my !== runId) return;
-    $('status').textContent = '';
-    $('error').textContent = e.message;
-    document.body.dataset.ready = 'error';
-  }
+  }, 'running the model…');
 }
 
 function init() {

@@ -7,6 +7,7 @@ import { getJSON, postJSON } from './api.js';
 import { showUnknown } from './unk.js';
 import { bars, heatmap, plotConfig, plotlyText } from './heatmap.js';
 import { embeddedModels, readState, writeState } from './url-state.js';
+import { $, runPage } from './page.js';
 
 // Okabe-Ito colours (colour-blind safe): A blue, B vermillion.
 const COLOURS = { a: '#0072B2', b: '#D55E00' };
@@ -17,7 +18,6 @@ const DASHES = ['solid', 'dash', 'dot', 'dashdot'];
 const THRESHOLD = 0.95;
 const NUM = new Intl.NumberFormat('en', { maximumSignificantDigits: 4 });
 
-const $ = (id) => document.getElementById(id);
 const embedded = embeddedModels();
 const modelIds = embedded.models.map((m) => m.id);
 const archOf = Object.fromEntries(embedded.models.map((m) => [m.id, m.arch]));
@@ -34,7 +34,6 @@ const heads = new Map(); // model id -> GET /api/v1/models/{id}/heads
 let sides = { a: null, b: null }; // per side: {model, detail, next, attention: {tokens, patterns}, heads}
 
 function setStatus(msg) { $('status').textContent = msg; }
-function setError(msg) { $('error').textContent = msg || ''; }
 function option(sel, value, label) {
   const o = document.createElement('option');
   o.value = String(value);
@@ -327,13 +326,10 @@ async function loadAttention() {
 }
 
 // ---- flow ---------------------------------------------------------------------------------------------------
-async function run() {
+function run() {
   readForm();
   writeState(state, DEFAULTS);
-  setError('');
-  setStatus('computing…');
-  document.body.dataset.ready = 'false';
-  try {
+  return runPage(async () => {
     const [a, b] = await Promise.all([loadSide('a'), loadSide('b')]);
     sides = { a, b };
     fillPickers();
@@ -347,29 +343,18 @@ async function run() {
     showUnknown(sides.a.next.tokens);  // both sides read the same text (side A's vocabulary)
     writeState(state, DEFAULTS);
     setStatus('');
-  } catch (e) {
-    setError(e.message);
-    setStatus('');
-  } finally {
-    document.body.dataset.ready = 'true';
-  }
+  }, 'computing…');
 }
 
-async function changeView(reloadLayer) {
+function changeView(reloadLayer) {
   state.layer = Number($('layer').value);
   state.head = Number($('head').value);
   writeState(state, DEFAULTS);
-  if (!sides.a || !sides.b) return;
-  document.body.dataset.ready = 'false';
-  try {
+  if (!sides.a || !sides.b) return undefined;
+  return runPage(async () => {
     if (reloadLayer) await loadAttention();
     drawAttention();
-    setError('');
-  } catch (e) {
-    setError(e.message);
-  } finally {
-    document.body.dataset.ready = 'true';
-  }
+  }, '');
 }
 
 $('page-form').addEventListener('submit', (ev) => { ev.preventDefault(); run(); });

@@ -2,13 +2,10 @@
 // (pre vs post from POST /api/v1/trace), the hidden activations, and the fraction near zero (POST /ffn-stats).
 import { getJSON, postJSON } from './api.js';
 import { heatmap } from './heatmap.js';
-import { syncExample } from './examples.js';
 import { setOptions } from './dom.js';
+import { $, bootPage, runPage } from './page.js';
 import { showUnknown } from './unk.js';
 
-const $ = (id) => document.getElementById(id);
-const boot = JSON.parse($('xray-models').textContent);
-const archOf = (id) => (boot.models.find((m) => m.id === id) || {}).arch || 'decoder';
 let info = null;
 
 async function loadInfo(id) {
@@ -21,11 +18,8 @@ async function loadInfo(id) {
   $('target-label').hidden = info.arch !== 'encoder_decoder';
 }
 
-async function run() {
-  $('error').textContent = '';
-  $('status').textContent = 'Running…';
-  document.body.dataset.ready = 'false';
-  try {
+function run() {
+  return runPage(async () => {
     const id = $('model').value;
     if (!info || info.id !== id) await loadInfo(id);
     const layer = $('layer').value;
@@ -58,24 +52,9 @@ async function run() {
     heatmap($('plot-hidden'), { z: post, x: post[0].map((_, i) => i), y: toks, title: `${layer}.mlp.hook_post`, xTitle: 'hidden unit (d_mlp)', yTitle: 'token' });
     showUnknown(tr.tokens, info.arch === 'encoder_decoder' ? tr.target_tokens : undefined);
     $('status').textContent = `${id}: ${info.config.act_fn}, d_mlp = ${info.config.d_mlp}`;
-    document.body.dataset.ready = 'true';
-  } catch (e) {
-    $('status').textContent = '';
-    $('error').textContent = e.message;
-    document.body.dataset.ready = 'error';
-  }
+  });
 }
 
-function init() {
-  const params = new URLSearchParams(location.search);
-  setOptions($('model'), boot.models.map((m) => m.id));
-  $('model').value = params.get('model') || boot.default;
-  if (params.get('text')) $('text').value = params.get('text');
-  if (params.get('target') !== null && $('target')) $('target').value = params.get('target');
-  syncExample(archOf($('model').value));
-  $('page-form').addEventListener('submit', (e) => { e.preventDefault(); run(); });
-  $('model').addEventListener('change', () => { syncExample(archOf($('model').value)); run(); });
-  $('layer').addEventListener('change', run);
-  run();
-}
-init();
+bootPage({ run });
+$('layer').addEventListener('change', run);
+run();

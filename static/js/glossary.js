@@ -4,12 +4,11 @@
 import { getJSON } from './api.js';
 import { el, setOptions } from './dom.js';
 import { embeddedModels, readState, writeState } from './url-state.js';
+import { $, runPage } from './page.js';
 
-const $ = (id) => document.getElementById(id);
 const DEFAULTS = { model: '', q: '' };
 const state = readState(DEFAULTS);
 let info = null;
-let runId = 0;
 
 // Size of each dim from the config ("pos" and friends: one per token, not fixed).
 function dimText(dim, cfg) {
@@ -105,23 +104,13 @@ function render() {
   writeState(state, { ...DEFAULTS, model: embeddedModels().default });
 }
 
-async function load() {
-  const my = ++runId;
-  $('error').textContent = '';
-  $('status').textContent = 'Loading…';
-  document.body.dataset.ready = 'false';
-  try {
+function load() {
+  return runPage(async (isLatest) => {
     const detail = await getJSON(`/api/v1/models/${encodeURIComponent(state.model)}`);
-    if (my !== runId) return;
+    if (!isLatest()) return;
     info = detail;
     render();
-    document.body.dataset.ready = 'true';
-  } catch (e) {
-    if (my !== runId) return;
-    $('status').textContent = '';
-    $('error').textContent = e.message;
-    document.body.dataset.ready = 'error';
-  }
+  }, 'Loading…');
 }
 
 function init() {

@@ -2,13 +2,10 @@
 // the values before and after, and the learned γ / β. Everything comes from POST /api/v1/trace and the weights.
 import { getJSON, postJSON } from './api.js';
 import { heatmap } from './heatmap.js';
-import { syncExample } from './examples.js';
 import { setOptions } from './dom.js';
+import { $, bootPage, runPage } from './page.js';
 import { showUnknown } from './unk.js';
 
-const $ = (id) => document.getElementById(id);
-const boot = JSON.parse($('xray-models').textContent);
-const archOf = (id) => (boot.models.find((m) => m.id === id) || {}).arch || 'decoder';
 const COLORS = ['#0072B2', '#E69F00', '#009E73', '#CC79A7'];
 let info = null;
 
@@ -36,11 +33,8 @@ async function loadInfo(id) {
   $('target-label').hidden = info.arch !== 'encoder_decoder';
 }
 
-async function run() {
-  $('error').textContent = '';
-  $('status').textContent = 'Running…';
-  document.body.dataset.ready = 'false';
-  try {
+function run() {
+  return runPage(async () => {
     const id = $('model').value;
     if (!info || info.id !== id) await loadInfo(id);
     const ln = $('ln').value;
@@ -72,25 +66,10 @@ async function run() {
     ], { barmode: 'group', height: 280, margin: { t: 10 }, xaxis: { title: 'd_model' }, legend: { orientation: 'h' } }, { responsive: true, displaylogo: false });
     showUnknown(tr.tokens, info.arch === 'encoder_decoder' ? tr.target_tokens : undefined);
     $('status').textContent = `${toks.length} tokens · ${ln} of ${id}`;
-    document.body.dataset.ready = 'true';
-  } catch (e) {
-    $('status').textContent = '';
-    $('error').textContent = e.message;
-    document.body.dataset.ready = 'error';
-  }
+  });
 }
 
-function init() {
-  const params = new URLSearchParams(location.search);
-  setOptions($('model'), boot.models.map((m) => m.id));
-  $('model').value = params.get('model') || boot.default;
-  if (params.get('text')) $('text').value = params.get('text');
-  if (params.get('target') !== null && $('target')) $('target').value = params.get('target');
-  syncExample(archOf($('model').value));
-  if (params.get('ln')) setOptions($('ln'), [params.get('ln')]);  // checked against the model's norms in loadInfo
-  $('page-form').addEventListener('submit', (e) => { e.preventDefault(); run(); });
-  $('model').addEventListener('change', () => { syncExample(archOf($('model').value)); run(); });
-  $('ln').addEventListener('change', run);
-  run();
-}
-init();
+const params = bootPage({ run });
+if (params.get('ln')) setOptions($('ln'), [params.get('ln')]);  // checked against the model's norms in loadInfo
+$('ln').addEventListener('change', run);
+run();

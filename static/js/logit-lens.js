@@ -1,25 +1,17 @@
 // /logit-lens: each residual state put through the final norm and the unembedding as if it were the last
 // (POST /api/v1/logit-lens). Rows: tokens; columns: depth; cell: top word and its probability.
 import { postJSON } from './api.js';
-import { syncExample } from './examples.js';
-import { el, setOptions } from './dom.js';
+import { el } from './dom.js';
+import { $, bootPage, isEncDec, runPage } from './page.js';
 import { markUnk, showUnknown } from './unk.js';
 
-const $ = (id) => document.getElementById(id);
-const boot = JSON.parse($('xray-models').textContent);
-const archOf = (id) => (boot.models.find((m) => m.id === id) || {}).arch || 'decoder';
-
-function isEncDec(id) { return (boot.models.find((m) => m.id === id) || {}).arch === 'encoder_decoder'; }
 function label(point) {
   const m = point.match(/\.(\d+)\.hook_resid_(pre|post)$/);
   return m[2] === 'pre' ? 'embedding + position' : `after block ${m[1]}`;
 }
 
-async function run() {
-  $('error').textContent = '';
-  $('status').textContent = 'Running…';
-  document.body.dataset.ready = 'false';
-  try {
+function run() {
+  return runPage(async () => {
     const id = $('model').value;
     $('target-label').hidden = !isEncDec(id);
     const body = { model: id, text: $('text').value, k: 3 };
@@ -38,23 +30,8 @@ async function run() {
     $('lens-table').replaceChildren(el('thead', {}, [head]), el('tbody', {}, rows));
     showUnknown(isEncDec(id) ? [] : out.tokens, isEncDec(id) ? out.tokens : undefined);  // rows: the decoder's tokens
     $('status').textContent = `${id}${isEncDec(id) ? ' (decoder side)' : ''}: each cell is the most likely next word after that token, read from that depth. Hover for the top 3.`;
-    document.body.dataset.ready = 'true';
-  } catch (e) {
-    $('status').textContent = '';
-    $('error').textContent = e.message;
-    document.body.dataset.ready = 'error';
-  }
+  });
 }
 
-function init() {
-  const params = new URLSearchParams(location.search);
-  setOptions($('model'), boot.models.map((m) => m.id));
-  $('model').value = params.get('model') || boot.default;
-  if (params.get('text')) $('text').value = params.get('text');
-  if (params.get('target') !== null && $('target')) $('target').value = params.get('target');
-  syncExample(archOf($('model').value));
-  $('page-form').addEventListener('submit', (e) => { e.preventDefault(); run(); });
-  $('model').addEventListener('change', () => { syncExample(archOf($('model').value)); run(); });
-  run();
-}
-init();
+bootPage({ run });
+run();

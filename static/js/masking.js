@@ -2,13 +2,11 @@
 // query/key pairs are allowed, and the attention pattern that results.
 import { getJSON, postJSON } from './api.js';
 import { heatmap } from './heatmap.js';
-import { MASK_EXAMPLES, syncExample } from './examples.js';
+import { MASK_EXAMPLES } from './examples.js';
 import { setOptions } from './dom.js';
+import { $, bootPage, runPage } from './page.js';
 import { showUnknown } from './unk.js';
 
-const $ = (id) => document.getElementById(id);
-const boot = JSON.parse($('xray-models').textContent);
-const archOf = (id) => (boot.models.find((m) => m.id === id) || {}).arch || 'decoder';
 const MASKS = [
   ['causal', 'Causal: each position sees itself and earlier positions (decoders, text generation).'],
   ['padding', 'Padding: every position sees every real token; <pad> tokens are hidden (encoders, batches of unequal length).'],
@@ -29,11 +27,8 @@ async function loadInfo(id) {
   $('target-label').hidden = info.arch !== 'encoder_decoder';
 }
 
-async function run() {
-  $('error').textContent = '';
-  $('status').textContent = 'Running…';
-  document.body.dataset.ready = 'false';
-  try {
+function run() {
+  return runPage(async () => {
     const id = $('model').value;
     if (!info || info.id !== id) await loadInfo(id);
     const h = Number($('head').value);
@@ -69,25 +64,10 @@ async function run() {
     });
     showUnknown(outs[0].tokens);
     $('status').textContent = `${id}: ${outs[0].layer_name}, ${outs[0].tokens.length} tokens`;
-    document.body.dataset.ready = 'true';
-  } catch (e) {
-    $('status').textContent = '';
-    $('error').textContent = e.message;
-    document.body.dataset.ready = 'error';
-  }
+  });
 }
 
-function init() {
-  const params = new URLSearchParams(location.search);
-  setOptions($('model'), boot.models.map((m) => m.id));
-  $('model').value = params.get('model') || boot.default;
-  if (params.get('text')) $('text').value = params.get('text');
-  if (params.get('target') !== null && $('target')) $('target').value = params.get('target');
-  syncExample(archOf($('model').value), MASK_EXAMPLES);
-  $('page-form').addEventListener('submit', (e) => { e.preventDefault(); run(); });
-  $('model').addEventListener('change', () => { syncExample(archOf($('model').value), MASK_EXAMPLES); run(); });
-  $('layer').addEventListener('change', run);
-  $('head').addEventListener('change', run);
-  run();
-}
-init();
+bootPage({ run, examples: MASK_EXAMPLES });
+$('layer').addEventListener('change', run);
+$('head').addEventListener('change', run);
+run();

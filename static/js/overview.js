@@ -2,10 +2,8 @@
 // buffer with its shape: GET /api/v1/models/{id}/weights) and its activation dims (GET /api/v1/models/{id}).
 // Each box links to the page that shows that part at work.
 import { getJSON } from './api.js';
-import { setOptions } from './dom.js';
+import { $, bootPage, runPage } from './page.js';
 
-const $ = (id) => document.getElementById(id);
-const boot = JSON.parse($('xray-models').textContent);
 const OUT_HOOK = { embed: 'hook_embed', pos_embed: 'hook_pos_embed', ln1: 'hook_normalized', ln2: 'hook_normalized',
   ln_cross: 'hook_normalized', ln_final: 'hook_normalized', attn: 'hook_attn_out', cross_attn: 'hook_cross_attn_out',
   mlp: 'hook_mlp_out', unembed: 'hook_logits' };
@@ -94,10 +92,8 @@ function stackHtml(info, mods, stack, n_layers) {
   return out.join(arrow);
 }
 
-async function run() {
-  $('error').textContent = '';
-  $('status').textContent = 'Loading…';
-  try {
+function run() {
+  return runPage(async () => {
     const id = $('model').value;
     const [info, w] = await Promise.all([getJSON(`/api/v1/models/${encodeURIComponent(id)}`), getJSON(`/api/v1/models/${encodeURIComponent(id)}/weights`)]);
     const mods = groupModules(w.weights);
@@ -120,19 +116,8 @@ async function run() {
       { height: 320, margin: { t: 10, b: 110 }, yaxis: { title: 'parameters' }, xaxis: { tickangle: -45 } }, { responsive: true, displaylogo: false });
     $('status').textContent = `${id}: ${cfg.arch === 'encoder_decoder' ? 'encoder-decoder' : 'decoder-only'}, ${cfg.n_layers} layers, d_model ${cfg.d_model}, ${cfg.n_heads} heads, d_mlp ${cfg.d_mlp}, vocabulary ${cfg.vocab_size} · ${w.n_params.toLocaleString()} parameters in all`;
     $('status').dataset.total = w.n_params;
-    document.body.dataset.ready = 'true';
-  } catch (e) {
-    $('status').textContent = '';
-    $('error').textContent = e.message;
-  }
+  }, 'Loading…');
 }
 
-function init() {
-  const params = new URLSearchParams(location.search);
-  setOptions($('model'), boot.models.map((m) => m.id));
-  $('model').value = params.get('model') || boot.default;
-  $('page-form').addEventListener('submit', (e) => { e.preventDefault(); run(); });
-  $('model').addEventListener('change', () => { history.replaceState(null, '', `?model=${$('model').value}`); run(); });
-  run();
-}
-init();
+bootPage({ run, text: false, onModelChange: () => history.replaceState(null, '', `?model=${$('model').value}`) });
+run();

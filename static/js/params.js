@@ -3,8 +3,9 @@
 // sum(numel) of their real modules (GET /api/v1/models -> n_params).
 import { getJSON } from './api.js';
 import { bars } from './heatmap.js';
+import { el } from './dom.js';
+import { $, runPage } from './page.js';
 
-const $ = (id) => document.getElementById(id);
 const PRESETS = [
   ['transformer-base-2017', 'Transformer base (Vaswani et al. 2017)'],
   ['gpt2-small', 'GPT-2 small'],
@@ -38,13 +39,6 @@ const WHAT = {
   unembedding: 'W_U (d_model × vocab), 0 when tied to the embedding',
 };
 const fmt = (n) => Number(n).toLocaleString('en');
-
-function el(tag, props = {}, children = []) {
-  const e = document.createElement(tag);
-  Object.assign(e, props);
-  for (const c of children) e.append(c);
-  return e;
-}
 
 function buildForm() {
   const preset = $('preset');
@@ -107,31 +101,23 @@ function renderCount(out) {
   $('breakdown-table').replaceChildren(table);
 }
 
-async function count() {
-  $('error').textContent = '';
-  try {
+function count() {
+  return runPage(async () => {
     const q = query();
     history.replaceState(null, '', `?${q}`);
     renderCount(await getJSON(`/api/v1/param-count?${q}`));
-    document.body.dataset.ready = 'true';
-  } catch (e) {
-    $('error').textContent = e.message;
-  }
+  });
 }
 
-async function choosePreset() {
+function choosePreset() {
   const id = $('preset').value;
-  if (!id) return;
-  $('error').textContent = '';
-  try {
+  if (!id) return undefined;
+  return runPage(async () => {
     const out = await getJSON(`/api/v1/param-count?preset=${encodeURIComponent(id)}`);
     fill(out.config);
     history.replaceState(null, '', `?${query()}`);
     renderCount(out);
-    document.body.dataset.ready = 'true';
-  } catch (e) {
-    $('error').textContent = e.message;
-  }
+  });
 }
 
 async function loadedModels() {

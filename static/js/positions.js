@@ -2,16 +2,12 @@
 // (GET /models/{id}/positions), and the shuffle check (POST /api/v1/shuffle) on the models that are loaded.
 import { getJSON, postJSON } from './api.js';
 import { heatmap } from './heatmap.js';
-import { el, setOptions } from './dom.js';
+import { el } from './dom.js';
+import { $, boot, bootPage, runPage } from './page.js';
 import { unkText } from './unk.js';
 
-const $ = (id) => document.getElementById(id);
-const boot = JSON.parse($('xray-models').textContent);
-
-async function run() {
-  $('error').textContent = '';
-  $('status').textContent = 'Loading…';
-  try {
+function run() {
+  return runPage(async () => {
     const id = $('model').value;
     const out = await getJSON(`/api/v1/models/${encodeURIComponent(id)}/positions?n=${Number($('n-pos').value) || 32}`);
     const pos = out.table.map((_, i) => i);
@@ -22,12 +18,7 @@ async function run() {
     }
     heatmap($('plot-table'), { z: out.table, x: out.table[0].map((_, i) => i), y: pos, title: `${out.kind} W_pos`, xTitle: 'd_model', yTitle: 'position' });
     heatmap($('plot-sim'), { z: out.similarity, x: pos, y: pos, title: 'cos(W_pos[i], W_pos[j])', xTitle: 'position', yTitle: 'position', zmin: -1, zmax: 1 });
-    document.body.dataset.ready = 'true';
-  } catch (e) {
-    $('status').textContent = '';
-    $('error').textContent = e.message;
-    document.body.dataset.ready = 'error';
-  }
+  }, 'Loading…');
 }
 
 function cands(list) {
@@ -72,14 +63,7 @@ async function shuffle() {
   }
 }
 
-function init() {
-  const params = new URLSearchParams(location.search);
-  setOptions($('model'), boot.models.map((m) => m.id));
-  $('model').value = params.get('model') || boot.default;
-  $('page-form').addEventListener('submit', (e) => { e.preventDefault(); run(); });
-  $('model').addEventListener('change', run);
-  $('shuffle-form').addEventListener('submit', (e) => { e.preventDefault(); shuffle(); });
-  run();
-  shuffle();
-}
-init();
+bootPage({ run, text: false });
+$('shuffle-form').addEventListener('submit', (e) => { e.preventDefault(); shuffle(); });
+run();
+shuffle();

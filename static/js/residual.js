@@ -2,23 +2,14 @@
 // wrote into it, per token (POST /api/v1/residual-norms: L2 norms of the traced activations).
 import { postJSON } from './api.js';
 import { heatmap } from './heatmap.js';
-import { syncExample } from './examples.js';
-import { setOptions } from './dom.js';
+import { $, bootPage, isEncDec, runPage } from './page.js';
 import { showUnknown } from './unk.js';
 
-const $ = (id) => document.getElementById(id);
-const boot = JSON.parse($('xray-models').textContent);
-const archOf = (id) => (boot.models.find((m) => m.id === id) || {}).arch || 'decoder';
 const COLORS = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000'];
 const WRITERS = [['hook_attn_out', 'attention'], ['hook_cross_attn_out', 'cross-attention'], ['hook_mlp_out', 'FFN']];
 
-function isEncDec(id) { return (boot.models.find((m) => m.id === id) || {}).arch === 'encoder_decoder'; }
-
-async function run() {
-  $('error').textContent = '';
-  $('status').textContent = 'Running…';
-  document.body.dataset.ready = 'false';
-  try {
+function run() {
+  return runPage(async () => {
     const id = $('model').value;
     $('target-label').hidden = !isEncDec(id);
     const body = { model: id, text: $('text').value };
@@ -59,23 +50,8 @@ async function run() {
       legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom' } }, { responsive: true, displaylogo: false });
     showUnknown(out.stacks[0].tokens, out.stacks[1] ? out.stacks[1].tokens : undefined);
     $('status').textContent = `${id}: ${out.stacks.map((s) => `${s.stack} ${s.tokens.length} tokens`).join(', ')}`;
-    document.body.dataset.ready = 'true';
-  } catch (e) {
-    $('status').textContent = '';
-    $('error').textContent = e.message;
-    document.body.dataset.ready = 'error';
-  }
+  });
 }
 
-function init() {
-  const params = new URLSearchParams(location.search);
-  setOptions($('model'), boot.models.map((m) => m.id));
-  $('model').value = params.get('model') || boot.default;
-  if (params.get('text')) $('text').value = params.get('text');
-  if (params.get('target') !== null && $('target')) $('target').value = params.get('target');
-  syncExample(archOf($('model').value));
-  $('page-form').addEventListener('submit', (e) => { e.preventDefault(); run(); });
-  $('model').addEventListener('change', () => { syncExample(archOf($('model').value)); run(); });
-  run();
-}
-init();
+bootPage({ run });
+run();

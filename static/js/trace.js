@@ -2,13 +2,10 @@
 // activation names; every number drawn is an activation returned by POST /api/v1/trace.
 import { getJSON, postJSON } from './api.js';
 import { heatmap, bars } from './heatmap.js';
-import { syncExample } from './examples.js';
 import { el, setOptions } from './dom.js';
+import { $, bootPage, runPage } from './page.js';
 import { markUnk, showUnknown } from './unk.js';
 
-const $ = (id) => document.getElementById(id);
-const boot = JSON.parse($('xray-models').textContent);
-const archOf = (id) => (boot.models.find((m) => m.id === id) || {}).arch || 'decoder';
 const params = new URLSearchParams(location.search);
 const state = { info: null, trace: null, steps: [], step: Number(params.get('step') || 0),
   token: Number(params.get('token') || 0), head: Number(params.get('head') || 0), goto: params.get('goto') };
@@ -275,11 +272,8 @@ async function loadModel(id) {
   renderStepList();
 }
 
-async function run() {
-  $('error').textContent = '';
-  $('status').textContent = 'Running the model…';
-  document.body.dataset.ready = 'false';
-  try {
+function run() {
+  return runPage(async () => {
     const id = $('model').value;
     if (!state.info || state.info.id !== id) await loadModel(id);
     const body = { model: id, text: $('text').value, precision: 4 };
@@ -292,24 +286,12 @@ async function run() {
       if (i >= 0) state.step = i;
       state.goto = null;
     }
-    document.body.dataset.ready = 'true';
     renderStep();
-  } catch (e) {
-    $('status').textContent = '';
-    $('error').textContent = e.message;
-    document.body.dataset.ready = 'error';
-  }
+  }, 'Running the model…');
 }
 
 function init() {
-  const sel = $('model');
-  setOptions(sel, boot.models.map((m) => m.id));
-  sel.value = params.get('model') || boot.default;
-  if (params.get('text')) $('text').value = params.get('text');
-  if (params.get('target') !== null) $('target').value = params.get('target');
-  else syncExample(archOf(sel.value));
-  $('trace-form').addEventListener('submit', (e) => { e.preventDefault(); run(); });
-  sel.addEventListener('change', () => { state.step = 0; syncExample(archOf(sel.value)); run(); });
+  bootPage({ run, form: 'trace-form', onModelChange: () => { state.step = 0; } });
   $('prev').addEventListener('click', () => { state.step -= 1; renderStep(); });
   $('next').addEventListener('click', () => { state.step += 1; renderStep(); });
   $('head').addEventListener('change', () => { state.head = Number($('head').value); renderStep(); });

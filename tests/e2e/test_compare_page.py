@@ -168,7 +168,7 @@ def test_hostile_text_stays_text_and_errors_are_shown(page, server):
     page.fill("#a-temperature", "0")
     page.fill("#text", hostile)
     page.click("#run")
-    wait_ready(page)
+    wait_ready(page, state="error")
     assert "temperature" in page.text_content("#error")
     assert page.query_selector("img[src=x]") is None and page.title() != "1"
     page.fill("#a-temperature", "1")

@@ -10,7 +10,7 @@ from .helpers import api
 
 GPT, TRANSLATOR = "tiny-gpt", "tiny-translator"
 TEXT_PAGES = ["/trace", "/attention", "/logit-lens", "/components/layer-norm", "/components/residual", "/components/ffn",
-              "/components/masking", "/sampling"]
+              "/components/masking", "/sampling", "/compare"]
 
 
 def submit(page, text: str) -> None:
