@@ -2,26 +2,15 @@
 // (pre vs post from POST /api/v1/trace), the hidden activations, and the fraction near zero (POST /ffn-stats).
 import { getJSON, postJSON } from './api.js';
 import { heatmap } from './heatmap.js';
-import { setOptions } from './dom.js';
-import { $, bootPage, runPage } from './page.js';
+import { $, bootPage, loadModelWith, runPage } from './page.js';
 import { showUnknown } from './unk.js';
 
 let info = null;
 
-async function loadInfo(id) {
-  info = await getJSON(`/api/v1/models/${encodeURIComponent(id)}`);
-  const layers = info.activation_names.map((a) => a.name).filter((n) => n.endsWith('mlp.hook_post')).map((n) => n.replace(/\.mlp\.hook_post$/, ''));
-  if (!layers.length) throw new Error(`${id} has no feed-forward sublayer (it was trained without one)`);
-  const keep = $('layer').value;
-  setOptions($('layer'), layers);
-  if (layers.includes(keep)) $('layer').value = keep;
-  $('target-label').hidden = info.arch !== 'encoder_decoder';
-}
-
 function run() {
   return runPage(async () => {
     const id = $('model').value;
-    if (!info || info.id !== id) await loadInfo(id);
+    if (!info || info.id !== id) info = await loadModelWith(id, $('layer'), 'mlp.hook_post', 'feed-forward sublayer');
     const layer = $('layer').value;
     const threshold = Number($('threshold').value);
     const body = { model: id, text: $('text').value };

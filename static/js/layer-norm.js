@@ -3,7 +3,7 @@
 import { getJSON, postJSON } from './api.js';
 import { heatmap } from './heatmap.js';
 import { setOptions } from './dom.js';
-import { $, bootPage, runPage } from './page.js';
+import { $, bootPage, loadModelWith, runPage } from './page.js';
 import { showUnknown } from './unk.js';
 
 const COLORS = ['#0072B2', '#E69F00', '#009E73', '#CC79A7'];
@@ -23,20 +23,10 @@ function inputOf(ln, names, cfg) {
   return `${stack}.${cfg.n_layers - 1}.hook_resid_post`;
 }
 
-async function loadInfo(id) {
-  info = await getJSON(`/api/v1/models/${encodeURIComponent(id)}`);
-  const lns = info.activation_names.map((a) => a.name).filter((n) => n.endsWith('.hook_normalized')).map((n) => n.replace(/\.hook_normalized$/, ''));
-  if (!lns.length) throw new Error(`${id} has no layer norm (it was trained without one)`);
-  const keep = $('ln').value;
-  setOptions($('ln'), lns);
-  if (lns.includes(keep)) $('ln').value = keep;
-  $('target-label').hidden = info.arch !== 'encoder_decoder';
-}
-
 function run() {
   return runPage(async () => {
     const id = $('model').value;
-    if (!info || info.id !== id) await loadInfo(id);
+    if (!info || info.id !== id) info = await loadModelWith(id, $('ln'), 'hook_normalized', 'layer norm');
     const ln = $('ln').value;
     const cfg = info.config;
     const names = new Set(info.activation_names.map((a) => a.name));
@@ -70,6 +60,6 @@ function run() {
 }
 
 const params = bootPage({ run });
-if (params.get('ln')) setOptions($('ln'), [params.get('ln')]);  // checked against the model's norms in loadInfo
+if (params.get('ln')) setOptions($('ln'), [params.get('ln')]);  // checked against the model's norms in loadModelWith
 $('ln').addEventListener('change', run);
 run();
