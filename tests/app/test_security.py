@@ -201,3 +201,36 @@ def test_a_pickle_beside_the_weights_is_ignored(tmp_path, monkeypatch):
     assert zoo.available(tmp_path) == [zoo.DEFAULT_MODEL]
     with pytest.raises(KeyError):
         zoo.load("evil", tmp_path)
+
+
+LITERAL_DOT_PATHS = ["/static/../app/main.py", "/static/../../../../etc/passwd", "/static/js/../../app/main.py",
+                     "/static/./../pyproject.toml", "/api/v1/models/../../etc/passwd"]
+
+
+@pytest.mark.parametrize("path", LITERAL_DOT_PATHS)
+def test_literal_dot_segments_sent_as_is(client, watch_opens, path):
+    """A client can send '..' unnormalised (curl --path-as-is); httpx would normalise it, so the request goes
+    straight into the ASGI app."""
+    import anyio
+
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 1234), "server": ("testserver", 80),
+             "state": {}}
+    anyio.run(client.app, scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert 400 <= start["status"] < 500, (path, start["status"], body[:200])
+    assert b"root:" not in body and b"import" not in body and b"[project]" not in body
+    headers = {k.lower(): v for k, v in start["headers"]}
+    assert headers[b"x-content-type-options"] == b"nosniff" and b"default-src 'self'" in headers[b"content-security-policy"]
+    outside = [p for p in watch_opens if not _inside_the_app(p)]
+    assert not outside, outside
