@@ -9,6 +9,7 @@ import { getJSON, postJSON } from './api.js';
 import { plotlyText, plotConfig } from './heatmap.js';
 import { filterLogits, rankByLogit, mulberry32, sampleIndex } from './filtering.js';
 import { readState, writeState, embeddedModels } from './url-state.js';
+import { markUnk, showUnknown } from './unk.js';
 
 const $ = (id) => document.getElementById(id);
 const DEFAULT_TEXT = { decoder: 'the girl dropped the cup . it', encoder_decoder: 'the red cat sees the big dog' };
@@ -226,7 +227,7 @@ function renderPrompt() {
     const s = document.createElement('span');
     s.textContent = t;
     if (i >= shown.length - appended) s.className = 'new';
-    line.append(s, ' ');
+    line.append(markUnk(s, t), ' ');
   });
   const q = document.createElement('span');
   q.className = 'muted';
@@ -234,6 +235,7 @@ function renderPrompt() {
   line.append(q);
   spans.push(line);
   view.replaceChildren(...spans);
+  showUnknown(data.tokens, data.encDec ? data.targetTokens : undefined);
 }
 
 function renderLog() {

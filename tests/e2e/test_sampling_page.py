@@ -3,6 +3,8 @@ the server's own filtered distribution; Step appends the model's seeded choice; 
 hostile text stays text."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import numpy as np
 
 from .conftest import screenshot, wait_ready
@@ -167,3 +169,16 @@ def test_translator_step_extends_the_target(page, server):
     assert probs[vocab.index(token)] > 0  # drawn from the model's distribution
     assert page.input_value("#target") == f"{target} {token}"
     assert page.input_value("#text") == source
+
+
+def test_unknown_words_are_marked_in_the_prompt(page, server):
+    text = "the zorblax sees the cat"
+    open_page(page, server, f"?text={quote(text)}")
+    tokens = api(server, "/api/v1/next-token", {"model": "tiny-gpt", "text": text, "temperature": 1.0})["tokens"]
+    spans = page.locator("#prompt-view span:not(.muted)")
+    assert spans.all_text_contents() == tokens
+    unk = [i for i, t in enumerate(tokens) if t == "<unk>"]
+    assert unk == [2]
+    assert [i for i in range(spans.count()) if "unk" in (spans.nth(i).get_attribute("class") or "").split()] == unk
+    note = page.locator("#unk-note")
+    assert note.is_visible() and note.get_attribute("data-count") == "1"
