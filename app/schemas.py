@@ -2,7 +2,8 @@
 
 Limits are part of the contract and appear in /openapi.json: text length in characters (MAX_TEXT_CHARS; the
 model's n_ctx bounds the tokens), names per trace (MAX_NAMES), generation steps (MAX_NEW_TOKENS), and the
-number of values a trace may return (MAX_TRACE_VALUES, checked while capturing: the forward stops there -> 413).
+number of values a trace may return (MAX_TRACE_VALUES: computed from the names' shapes before the forward -> 413,
+and checked again while capturing as a safety net).
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ MAX_NEW_TOKENS = 64
 MAX_CANDIDATES = 50
 MAX_TRACE_VALUES = 20_000_000
 MAX_NAME_CHARS = 200
+MAX_HEADS = 64  # entries in a trace's `heads`
+MAX_HEAD_INDEX = 4095
 
 
 # ---- errors -------------------------------------------------------------------------------------------------
@@ -93,6 +96,11 @@ class TraceIn(TextBody):
         description=f"activation names or globs (fnmatch: * ? [..]); omitted = all. At most {MAX_NAMES} entries of "
                     f"at most {MAX_NAME_CHARS} characters; each must match at least one activation")
     precision: int = Field(5, ge=1, le=10, description="significant digits of each returned value")
+    heads: list[Annotated[int, Field(ge=0, le=MAX_HEAD_INDEX)]] | None = Field(
+        None, min_length=1, max_length=MAX_HEADS, examples=[[0, 2]],
+        description="keep only these attention heads (distinct indices < the model's n_heads, returned in this "
+                    "order) in every activation with a `head` dim (q, k, v, scores, pattern, z, result); other "
+                    "activations are whole. Omitted = all heads")
 
 
 class Activation(BaseModel):

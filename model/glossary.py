@@ -62,3 +62,15 @@ def generic(name: str) -> str:
 def activation_names(model) -> list[dict]:
     """[{name, dims, description}] for every hook of `model`, in forward order."""
     return [{"name": n, "dims": dims_of(n), "description": describe(n)} for n in model.hook_names]
+
+
+def shape_of(name: str, cfg, n_src: int, n_tgt: int | None = None, n_heads: int | None = None) -> list[int]:
+    """The shape `run_with_cache` gives `name` on 1-D input, from its dims, the config and the token counts,
+    without running anything. `n_src`: the tokens (decoder-only) or source tokens (encoder-decoder); `n_tgt`:
+    the decoder's tokens of an encoder-decoder (decoder.*, hook_logits, hook_probs run over them; the keys of
+    cross-attention are the source). `n_heads`: size of the `head` dim if only some heads are kept."""
+    pos = n_tgt if n_tgt is not None and not name.startswith("encoder.") else n_src
+    sizes = {"pos": pos, "query_pos": pos, "key_pos": n_src if ".cross_attn." in name else pos,
+             "d_model": cfg.d_model, "head": cfg.n_heads if n_heads is None else n_heads, "d_head": cfg.d_head,
+             "d_mlp": cfg.d_mlp, "d_vocab": cfg.vocab_size}
+    return [sizes[d] for d in dims_of(name)]

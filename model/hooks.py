@@ -34,10 +34,14 @@ class CaptureTooLarge(Exception):
 
 
 class _Capture:
-    def __init__(self, wanted: Callable[[str], bool], expected: int | None = None, max_values: int | None = None):
+    def __init__(self, wanted: Callable[[str], bool], expected: int | None = None, max_values: int | None = None,
+                 keep: Callable[[str, torch.Tensor], torch.Tensor] | None = None,
+                 taps: dict[str, Callable[[torch.Tensor], None]] | None = None):
         self.wanted = wanted
         self.expected = expected  # stop the forward once this many distinct names are stored (None: never)
         self.max_values = max_values  # raise CaptureTooLarge beyond this many stored values (None: no limit)
+        self.keep = keep  # (name, tensor) -> the part of it to store (e.g. some heads); None: all of it
+        self.taps = taps or {}  # name -> called with the tensor whether or not it is wanted (not stored, not counted)
         self.values = 0
         self.store: dict[str, torch.Tensor] = {}
 
@@ -51,10 +55,17 @@ class HookPoint(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         capture = _ACTIVE.get()
-        if capture is not None and capture.wanted(self.name):
-            capture.store[self.name] = x.detach()
+        if capture is None:
+            return x
+        if capture.taps:  # before a StopForward below, so the tensor of the last hook that runs is tapped too
+            tap = capture.taps.get(self.name)
+            if tap is not None:
+                tap(x.detach())
+        if capture.wanted(self.name):
+            kept = x.detach() if capture.keep is None else capture.keep(self.name, x.detach())
+            capture.store[self.name] = kept
             if capture.max_values is not None:
-                capture.values += x.numel()
+                capture.values += kept.numel()
                 if capture.values > capture.max_values:
                     raise CaptureTooLarge(capture.values, capture.max_values)
             if capture.expected is not None and len(capture.store) >= capture.expected:
@@ -86,12 +97,15 @@ def name_filter(names: Iterable[str] | str | Callable[[str], bool] | None) -> Ca
 
 
 @contextmanager
-def capturing(names=None, expected: int | None = None, max_values: int | None = None
-              ) -> Iterator[dict[str, torch.Tensor]]:
+def capturing(names=None, expected: int | None = None, max_values: int | None = None,
+              keep: Callable[[str, torch.Tensor], torch.Tensor] | None = None,
+              taps: dict[str, Callable[[torch.Tensor], None]] | None = None) -> Iterator[dict[str, torch.Tensor]]:
     """Capture activations of every forward pass run inside the `with` block (in this context only). With
     `expected`, the HookPoint that stores the expected-th distinct name raises `StopForward`; with `max_values`,
-    the one that takes the stored values over it raises `CaptureTooLarge`."""
-    capture = _Capture(name_filter(names), expected, max_values)
+    the one that takes the stored values over it raises `CaptureTooLarge`. `keep(name, tensor)` chooses what is
+    stored of a wanted tensor (the values counted are those kept); `taps` maps names to callbacks that see the
+    (detached) tensor as it passes, wanted or not, without storing it."""
+    capture = _Capture(name_filter(names), expected, max_values, keep, taps)
     token = _ACTIVE.set(capture)
     try:
         yield capture.store

@@ -1,7 +1,10 @@
-"""POST /api/v1/trace: one forward pass, every requested activation under its name, as nested lists."""
+"""POST /api/v1/trace: one forward pass (resumed from a cached residual stream where it can), every requested
+activation under its name, as nested lists."""
 from __future__ import annotations
 
 import fnmatch
+import math
+
 import numpy as np
 import orjson
 import torch
@@ -11,10 +14,11 @@ from fastapi.responses import Response
 from app.deps import get_models
 from app.errors import ApiError, handled, suggest
 from app.inputs import get_model, source_ids, target_ids
+from app.resid_cache import ResidCache, get_resid_cache
 from app.schemas import MAX_TRACE_VALUES, TraceIn, TraceOut, error_responses
-from model.glossary import dims_of
-from model.hooks import CaptureTooLarge
-from model.transformer import run_with_cache
+from model.glossary import dims_of, shape_of
+from model.hooks import CaptureTooLarge, name_filter
+from model.transformer import first_block, run_with_cache
 
 router = APIRouter(prefix="/api/v1", tags=["trace"])
 
@@ -28,6 +32,32 @@ def check_names(patterns: list[str], available: list[str]) -> None:
             raise ApiError(422, "unknown_activation",
                            f"no activation of this model matches {p!r}{hint} (GET /api/v1/models/{{id}} lists "
                            f"activation_names; globs like 'blocks.0.attn.*' work)")
+
+
+def check_heads(heads: list[int], model_id: str, n_heads: int) -> None:
+    """Every head index must exist in the model, once."""
+    bad = [h for h in heads if h >= n_heads]
+    if bad:
+        raise ApiError(422, "invalid_heads",
+                       f"heads: {', '.join(map(str, bad))} {'is' if len(bad) == 1 else 'are'} not a head of {model_id}, "
+                       f"which has n_heads = {n_heads}; use indices 0..{n_heads - 1}")
+    if len(set(heads)) != len(heads):
+        dup = sorted({h for h in heads if heads.count(h) > 1})
+        raise ApiError(422, "invalid_heads", f"heads: {', '.join(map(str, dup))} listed more than once; list each "
+                                             "head once")
+
+
+def too_large(values: int, exact: bool) -> ApiError:
+    return ApiError(413, "trace_too_large",
+                    f"this trace has {'' if exact else 'at least '}{values:,} values, over the budget of "
+                    f"{MAX_TRACE_VALUES:,}; select names per layer (e.g. names=['blocks.0.*']), fewer heads "
+                    "(e.g. heads=[0]) or shorten the text")
+
+
+def trace_values(loaded, selected: list[str], n_src: int, n_tgt: int | None, heads: list[int] | None) -> int:
+    """How many values a trace of `selected` returns, from the glossary dims and the config (no forward)."""
+    n_heads = len(heads) if heads is not None else None
+    return sum(math.prod(shape_of(n, loaded.cfg, n_src, n_tgt, n_heads)) for n in selected)
 
 
 def round_sig(t: torch.Tensor, digits: int) -> np.ndarray:
@@ -59,23 +89,38 @@ def dumps(out: dict) -> bytes:
 
 @router.post("/trace", response_model=TraceOut, responses=error_responses(400, 404, 413, 422))
 @handled
-def trace(body: TraceIn, models=Depends(get_models)):
+def trace(body: TraceIn, models=Depends(get_models), resid_cache: ResidCache = Depends(get_resid_cache)):
     """Run the model once on `text` (and `target`, the decoder input of an encoder-decoder) and return the
-    activations whose names match `names` (all if omitted), each with its dims and shape. Masked attention
-    scores are -inf, sent as null. A full trace of a larger input can exceed the payload budget (413): then
-    ask for fewer names, e.g. one layer at a time."""
+    activations whose names match `names` (all if omitted), each with its dims and shape; with `heads`, only
+    those heads of the activations that have a `head` dim. Masked attention scores are -inf, sent as null. A
+    trace over the payload budget is refused (413) before the forward runs: then ask for fewer names (e.g. one
+    layer at a time) or heads. Decoder-only: a request whose names all lie at block l or after starts from the
+    residual stream cached for the same text at the closest block <= l (app/resid_cache.py), so fetching layer
+    by layer runs each block about once."""
     loaded = get_model(models, body.model)
     if body.names is not None:
         check_names(body.names, loaded.model.hook_names)
+    if body.heads is not None:
+        check_heads(body.heads, loaded.id, loaded.cfg.n_heads)
     src = source_ids(loaded, body.text)
     tgt = target_ids(loaded, body.target)
-    try:  # stop after the last requested activation, or as soon as the captured values exceed the budget
-        _, cache = run_with_cache(loaded.model, src, tgt, names=body.names, stop_early=True,
-                                  max_values=MAX_TRACE_VALUES)
+    wanted = name_filter(body.names)
+    selected = [n for n in loaded.model.hook_names if wanted(n)]
+    values = trace_values(loaded, selected, len(src), None if tgt is None else len(tgt), body.heads)
+    if values > MAX_TRACE_VALUES:  # refused from the shapes, before anything runs
+        raise too_large(values, exact=True)
+    resume = {}
+    if not loaded.is_encoder_decoder:  # start from the residual stream cached at the closest block before the names
+        key = resid_cache.key(loaded.id, src)
+        hit = resid_cache.get(key, first_block(loaded.model, wanted))
+        if hit is not None:
+            resume = {"start": hit[0], "resid": hit[1]}
+        resume["on_resid"] = lambda layer, x: resid_cache.put(key, layer, x)
+    try:  # stop after the last requested activation; the capture budget is a safety net behind the check above
+        _, cache = run_with_cache(loaded.model, src, tgt, names=wanted, stop_early=True, max_values=MAX_TRACE_VALUES,
+                                  heads=body.heads, **resume)
     except CaptureTooLarge as e:
-        raise ApiError(413, "trace_too_large",
-                       f"this trace has at least {e.values:,} values, over the budget of {MAX_TRACE_VALUES:,}; select "
-                       "names per layer (e.g. names=['blocks.0.*']) or shorten the text") from None
+        raise too_large(e.values, exact=False) from None
     out = {"model": loaded.id, "tokens": loaded.tokenizer.decode(src.tolist())}
     if tgt is not None:
         out["target_tokens"] = loaded.tokenizer.decode(tgt.tolist())
