@@ -18,6 +18,8 @@ from collections import OrderedDict
 import torch
 from fastapi import Request
 
+from model.transformer import first_block
+
 MAX_BYTES = 256 * 2**20  # 256 MiB: e.g. 5 inputs of 1,024 tokens of a GPT-2-small-shaped model (13 x 3 MiB each)
 
 Key = tuple[str, str, bytes]
@@ -69,6 +71,20 @@ class ResidCache:
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+
+def resume_args(cache: ResidCache, model_id: str, model, tokens: torch.Tensor, names) -> dict:
+    """`run_with_cache` keyword arguments for a decoder-only trace of `names` on 1-D `tokens`: start from the
+    stream cached at the closest block <= the first one `names` selects (if any), and keep the stream entering
+    every block the forward passes through. {} for an encoder-decoder (no resume)."""
+    if getattr(model, "arch", None) != "decoder":
+        return {}
+    key = cache.key(model_id, tokens)
+    args: dict = {"on_resid": lambda layer, x: cache.put(key, layer, x)}
+    hit = cache.get(key, first_block(model, names))
+    if hit is not None:
+        args["start"], args["resid"] = hit
+    return args
 
 
 _create = threading.Lock()

@@ -4,12 +4,15 @@
    forward `run_with_cache(model, tokens)` (every activation name), and HTTP `POST /api/v1/trace` through a real
    uvicorn server (full trace, gzip; plus the one-name request the attention page makes).
 2. A GPT-2-small-shaped model (12 layers, d_model 768, 12 heads, d_mlp 3072, vocab 50257, n_ctx 1024, random
-   weights) at 128 / 512 / 1024 tokens, traced layer by layer the way the API serves it: one request per layer
-   with `names=["blocks.{l}.*"]`, i.e. one forward pass per layer that stops after that layer (stop_early, as
-   the trace route runs it), and for comparison one full forward per layer. Each length runs in a
-   child process so its peak RSS is its own.
+   weights) at 128 / 512 / 1024 tokens, traced layer by layer in order 0..11: one request per layer with
+   `names=["blocks.{l}.*"]` run as the trace route runs it (stop_early, resumed from the residual stream cached
+   by the earlier requests, app/resid_cache.py), and for comparison without the cache (each request re-runs
+   blocks 0..l); then through the app, one request per layer for head 0's pattern (`heads=[0]`), and the time
+   for a whole layer to be refused (413 from the shapes). Each length runs in a child process so its peak RSS
+   is its own.
 
-Usage: `OMP_NUM_THREADS=1 python -m bench.forward [--reps 30] [--reps-inproc 300] [--lengths-gpt2 128,512,1024] [--json out.json]`
+Usage: `OMP_NUM_THREADS=1 python -m bench.forward [--reps 30] [--reps-inproc 300] [--lengths-gpt2 128,512,1024]
+[--only-gpt2] [--json out.json]`
 Prints a Markdown table (pasted into docs/benchmarks.md).
 """
 from __future__ import annotations
@@ -29,8 +32,7 @@ import torch
 from model import alloc, zoo
 from model.config import ModelConfig
 from model.tokenizer import SPECIALS, WordTokenizer
-from app.schemas import MAX_TRACE_VALUES
-from model.hooks import CaptureTooLarge
+from app.resid_cache import ResidCache, resume_args
 from model.transformer import build_model, run_with_cache
 
 from .machine import describe, load_avg
@@ -130,14 +132,60 @@ def gpt2_text(n_tokens: int) -> str:
     return "".join(letters[i // 2 % 26] if i % 2 == 0 else punct[i // 2 % 6] for i in range(n_tokens - 1))
 
 
+def layer_by_layer(model, ids, n_layers: int, resume: bool) -> list[float]:
+    """Seconds per request of `names=["blocks.{l}.*"]` for l = 0..n_layers-1, run as the trace route runs it
+    (stop_early; with `resume`, from the residual stream cached by the earlier requests, app/resid_cache.py),
+    without the payload budget (a whole layer is over it at 512 tokens and more) and without serialisation."""
+    cache = ResidCache()
+    times = []
+    for layer in range(n_layers):
+        t0 = time.perf_counter()
+        names = [f"blocks.{layer}.*"]
+        extra = resume_args(cache, "gpt2-shape", model, ids, names) if resume else {}
+        _, acts = run_with_cache(model, ids, names=names, stop_early=True, **extra)
+        times.append(time.perf_counter() - t0)
+        del acts
+    return times
+
+
+def api_layer_by_layer(model, tok, text: str, n_layers: int) -> tuple[list[float], int, float]:
+    """Through the app (in-process ASGI client: validation, budget, resume, rounding, orjson, gzip), one request
+    per layer for head 0's attention pattern, in order 0..n_layers-1. Returns the seconds per request, the
+    response bytes of the last one, and the seconds until `blocks.{last}.*` is refused (413, from the shapes)."""
+    from fastapi.testclient import TestClient
+
+    from app.config import Settings
+    from app.main import create_app
+
+    app = create_app(Settings(models=("none",)))
+    app.state.models = {"gpt2-shape": zoo.LoadedModel("gpt2-shape", model, tok)}  # no lifespan: not from disk
+    client = TestClient(app)
+    times, size = [], 0
+    for layer in range(n_layers):
+        body = {"model": "gpt2-shape", "text": text, "names": [f"blocks.{layer}.attn.hook_pattern"], "heads": [0]}
+        t0 = time.perf_counter()
+        r = client.post("/api/v1/trace", json=body)
+        times.append(time.perf_counter() - t0)
+        assert r.status_code == 200, r.text[:300]
+        size = len(r.content)
+    t0 = time.perf_counter()
+    r = client.post("/api/v1/trace", json={"model": "gpt2-shape", "text": text, "names": [f"blocks.{n_layers - 1}.*"]})
+    refused = time.perf_counter() - t0
+    assert r.status_code in (200, 413), r.text[:300]
+    return times, size, (refused if r.status_code == 413 else None)
+
+
 def gpt2_child(n: int) -> dict:
-    """Run in a fresh process: bare forward, then the API's layer-by-layer trace (one forward per layer)."""
+    """Run in a fresh process: bare forward, then layer by layer with and without the residual cache, then the
+    API's per-layer head-0 pattern requests."""
     torch.set_num_threads(1)
+    alloc.tune_malloc()  # as the app does at startup
     torch.manual_seed(0)
     cfg = ModelConfig(**GPT2)
     tok = WordTokenizer(gpt2_vocab())
     model = build_model(cfg).eval()
-    ids = torch.tensor(tok.encode(gpt2_text(n), bos=True))
+    text = gpt2_text(n)
+    ids = torch.tensor(tok.encode(text, bos=True))
     assert len(ids) == n, len(ids)
     rss_model = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with torch.inference_mode():
@@ -151,31 +199,16 @@ def gpt2_child(n: int) -> dict:
         model(ids[None])
         bare2 = time.perf_counter() - t0
         torch.set_num_threads(1)
-        per_layer, values = [], 0
-        t0 = time.perf_counter()
-        for layer in range(cfg.n_layers):  # what the trace route does: stop after the requested layer
-            t1 = time.perf_counter()
-            _, cache = run_with_cache(model, ids, names=[f"blocks.{layer}.*"], stop_early=True)
-            per_layer.append(time.perf_counter() - t1)
-            values = max(values, sum(t.numel() for t in cache.values()))
-            del cache
-        total = time.perf_counter() - t0
-        # the trace route also passes max_values: a layer over the 20 M-value budget is refused (413) as soon as
-        # the capture crosses it; time that for the last layer (the worst case)
-        t0 = time.perf_counter()
-        try:
-            run_with_cache(model, ids, names=[f"blocks.{cfg.n_layers - 1}.*"], stop_early=True,
-                           max_values=MAX_TRACE_VALUES)
-            refused = None
-        except CaptureTooLarge:
-            refused = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        for layer in range(cfg.n_layers):  # before stop_early: every layer request ran the whole model
-            run_with_cache(model, ids, names=[f"blocks.{layer}.*"])  # the result is dropped at once
-        total_full = time.perf_counter() - t0
-    return dict(tokens=n, bare_s=bare, bare_2threads_s=bare2, layer_by_layer_s=total, layer_by_layer_full_s=total_full,
-                refused_last_layer_s=refused,
-                per_layer_median_s=statistics.median(per_layer),
+        resumed = layer_by_layer(model, ids, cfg.n_layers, resume=True)
+        torch.set_num_threads(2)  # the same with XRAY_TORCH_THREADS=2 (helps only when the second core is free)
+        resumed2 = layer_by_layer(model, ids, cfg.n_layers, resume=True)
+        torch.set_num_threads(1)
+        values = sum(t.numel() for t in run_with_cache(model, ids, names=["blocks.0.*"], stop_early=True)[1].values())
+        rerun = layer_by_layer(model, ids, cfg.n_layers, resume=False)  # before the cache: blocks 0..l per request
+    api, api_bytes, refused = api_layer_by_layer(model, tok, text, cfg.n_layers)
+    return dict(tokens=n, bare_s=bare, bare_2threads_s=bare2,
+                resumed_s=resumed, resumed_total_s=sum(resumed), resumed_2threads_s=resumed2, rerun_s=rerun, rerun_total_s=sum(rerun),
+                api_s=api, api_total_s=sum(api), api_bytes=api_bytes, refused_last_layer_s=refused,
                 values_per_layer=values, peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 model_rss_mib=rss_model / 1024, load=load_avg())
 
@@ -203,13 +236,21 @@ def report(tiny, http, peak_kb, gpt2) -> str:
                   f"({r['encoding']}) | {r['raw_bytes']:,} |" for r in http]
         lines += ["", f"tiny-gpt server peak RSS (VmHWM) after these requests: {peak_kb / 1024:.0f} MiB", ""]
     if gpt2:
-        lines += ["| tokens | bare forward (s) | bare, 2 threads (s) | 12 layer requests, stop after the layer (s) | "
-                  "per layer (median, s) | same, full forward each (s) | values per layer | API: last layer refused (413) after (s) "
-                  "| peak RSS (MiB) | load |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-        lines += [f"| {r['tokens']} | {r['bare_s']:.2f} | {r['bare_2threads_s']:.2f} | {r['layer_by_layer_s']:.2f} | "
-                  f"{r['per_layer_median_s']:.2f} | {r['layer_by_layer_full_s']:.2f} | {r['values_per_layer']:,} | "
-                  f"{'served' if r['refused_last_layer_s'] is None else format(r['refused_last_layer_s'], '.2f')} | "
-                  f"{r['peak_rss_mib']:.0f} | {r['load']} |" for r in gpt2]
+        lines += ["| tokens | bare forward (s) | bare, 2 threads (s) | 12 layer requests, resumed: total (s) | "
+                  "first / median of the rest / max (s) | resumed, 2 threads: total (s) | same without the cache: total (s) | values per layer | "
+                  "API, head-0 pattern per layer: total (s) | first / median of the rest (s) | bytes per response | "
+                  "API: `blocks.11.*` refused (413) after (s) | peak RSS (MiB) | load |",
+                  "|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---|"]
+        for r in gpt2:
+            res, api = r["resumed_s"], r["api_s"]
+            lines.append(
+                f"| {r['tokens']} | {r['bare_s']:.2f} | {r['bare_2threads_s']:.2f} | **{r['resumed_total_s']:.2f}** | "
+                f"{res[0]:.2f} / {statistics.median(res[1:]):.2f} / {max(res):.2f} | {sum(r['resumed_2threads_s']):.2f} | "
+                f"{r['rerun_total_s']:.2f} | "
+                f"{r['values_per_layer']:,} | {r['api_total_s']:.2f} | {api[0]:.2f} / {statistics.median(api[1:]):.2f} | "
+                f"{r['api_bytes']:,} | "
+                f"{'served' if r['refused_last_layer_s'] is None else format(r['refused_last_layer_s'], '.4f')} | "
+                f"{r['peak_rss_mib']:.0f} | {r['load']} |")
     return "\n".join(lines)
 
 
@@ -219,6 +260,7 @@ def main() -> None:
     ap.add_argument("--reps-inproc", type=int, default=300, help="in-process forward repetitions")
     ap.add_argument("--lengths-gpt2", default="128,512,1024")
     ap.add_argument("--json", help="also write the raw results here")
+    ap.add_argument("--only-gpt2", action="store_true", help="skip the tiny-gpt and HTTP parts")
     ap.add_argument("--gpt2-child", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.gpt2_child:
@@ -227,9 +269,11 @@ def main() -> None:
     torch.set_num_threads(1)
     alloc.tune_malloc()  # as the app does at startup
     print("machine:", describe(), flush=True)
-    tiny = bench_tiny(args.reps_inproc)
-    http, peak_kb = bench_http(args.reps)
-    print(report(tiny, http, peak_kb, []), flush=True)
+    tiny, http, peak_kb = [], [], 0
+    if not args.only_gpt2:
+        tiny = bench_tiny(args.reps_inproc)
+        http, peak_kb = bench_http(args.reps)
+        print(report(tiny, http, peak_kb, []), flush=True)
     gpt2 = bench_gpt2([int(x) for x in args.lengths_gpt2.split(",") if x])
     print(report([], [], peak_kb, gpt2))
     print("load average at the end:", load_avg())

@@ -36,12 +36,13 @@ class CaptureTooLarge(Exception):
 class _Capture:
     def __init__(self, wanted: Callable[[str], bool], expected: int | None = None, max_values: int | None = None,
                  keep: Callable[[str, torch.Tensor], torch.Tensor] | None = None,
-                 taps: dict[str, Callable[[torch.Tensor], None]] | None = None):
+                 taps: dict[str, Callable[[torch.Tensor], None]] | None = None, stop_after: str | None = None):
         self.wanted = wanted
         self.expected = expected  # stop the forward once this many distinct names are stored (None: never)
         self.max_values = max_values  # raise CaptureTooLarge beyond this many stored values (None: no limit)
         self.keep = keep  # (name, tensor) -> the part of it to store (e.g. some heads); None: all of it
         self.taps = taps or {}  # name -> called with the tensor whether or not it is wanted (not stored, not counted)
+        self.stop_after = stop_after  # stop the forward once this hook has run (None: only via `expected`)
         self.values = 0
         self.store: dict[str, torch.Tensor] = {}
 
@@ -70,6 +71,8 @@ class HookPoint(nn.Module):
                     raise CaptureTooLarge(capture.values, capture.max_values)
             if capture.expected is not None and len(capture.store) >= capture.expected:
                 raise StopForward(self.name)
+        if self.name == capture.stop_after:
+            raise StopForward(self.name)
         return x
 
 
@@ -99,13 +102,15 @@ def name_filter(names: Iterable[str] | str | Callable[[str], bool] | None) -> Ca
 @contextmanager
 def capturing(names=None, expected: int | None = None, max_values: int | None = None,
               keep: Callable[[str, torch.Tensor], torch.Tensor] | None = None,
-              taps: dict[str, Callable[[torch.Tensor], None]] | None = None) -> Iterator[dict[str, torch.Tensor]]:
+              taps: dict[str, Callable[[torch.Tensor], None]] | None = None, stop_after: str | None = None
+              ) -> Iterator[dict[str, torch.Tensor]]:
     """Capture activations of every forward pass run inside the `with` block (in this context only). With
     `expected`, the HookPoint that stores the expected-th distinct name raises `StopForward`; with `max_values`,
     the one that takes the stored values over it raises `CaptureTooLarge`. `keep(name, tensor)` chooses what is
     stored of a wanted tensor (the values counted are those kept); `taps` maps names to callbacks that see the
-    (detached) tensor as it passes, wanted or not, without storing it."""
-    capture = _Capture(name_filter(names), expected, max_values, keep, taps)
+    (detached) tensor as it passes, wanted or not, without storing it. `stop_after`: the hook named so raises
+    `StopForward` once it has run."""
+    capture = _Capture(name_filter(names), expected, max_values, keep, taps, stop_after)
     token = _ACTIVE.set(capture)
     try:
         yield capture.store

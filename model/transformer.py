@@ -204,7 +204,9 @@ def run_with_cache(model: Transformer, tokens: torch.Tensor, target: torch.Tenso
     residual stream entering it as an earlier call captured it (same tokens and mask); no requested name may lie
     before that block. `on_resid(l, x)` is called with the residual stream entering each block l the forward
     passes through (l = n_layers: entering the final norm), batch dim dropped for 1-D input, so a caller can keep
-    them for later resumes.
+    them for later resumes; with `stop_early`, the forward then runs to the end of the block of the last
+    requested activation (not past it), so the stream entering the next block is handed out too and a
+    layer-by-layer client's next request starts exactly there.
     """
     single = tokens.dim() == 1
     if single:
@@ -224,14 +226,17 @@ def run_with_cache(model: Transformer, tokens: torch.Tensor, target: torch.Tenso
         if first_block(model, wanted) < start:
             raise ValueError(f"an activation before block {start} is requested; it cannot be captured from there")
         resid = resid[None] if single else resid
-    taps = None
+    taps, stop_after = None, None
     if on_resid is not None:
         def tap(layer):
             return lambda x: on_resid(layer, x[0] if single else x)
         taps = {f"blocks.{l}.hook_resid_pre": tap(l) for l in range(model.cfg.n_layers)}
         taps.update({f"blocks.{l}.hook_resid_post": tap(l + 1) for l in range(model.cfg.n_layers)})
+        last = max((block_of(n, model.cfg.n_layers) for n in model.hook_names if wanted(n)), default=-1)
+        if stop_early and 0 <= last < model.cfg.n_layers:  # finish that block: hand out the stream entering the next
+            expected, stop_after = None, f"blocks.{last}.hook_resid_post"
     keep = head_selector(list(heads), model.cfg.n_heads) if heads is not None else None
-    with capturing(wanted, expected, max_values, keep, taps) as cache:
+    with capturing(wanted, expected, max_values, keep, taps, stop_after) as cache:
         try:
             if isinstance(model, EncoderDecoder):
                 logits = model(tokens, target, mask=mask)

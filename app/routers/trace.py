@@ -14,11 +14,11 @@ from fastapi.responses import Response
 from app.deps import get_models
 from app.errors import ApiError, handled, suggest
 from app.inputs import get_model, source_ids, target_ids
-from app.resid_cache import ResidCache, get_resid_cache
+from app.resid_cache import ResidCache, get_resid_cache, resume_args
 from app.schemas import MAX_TRACE_VALUES, TraceIn, TraceOut, error_responses
 from model.glossary import dims_of, shape_of
 from model.hooks import CaptureTooLarge, name_filter
-from model.transformer import first_block, run_with_cache
+from model.transformer import run_with_cache
 
 router = APIRouter(prefix="/api/v1", tags=["trace"])
 
@@ -109,13 +109,7 @@ def trace(body: TraceIn, models=Depends(get_models), resid_cache: ResidCache = D
     values = trace_values(loaded, selected, len(src), None if tgt is None else len(tgt), body.heads)
     if values > MAX_TRACE_VALUES:  # refused from the shapes, before anything runs
         raise too_large(values, exact=True)
-    resume = {}
-    if not loaded.is_encoder_decoder:  # start from the residual stream cached at the closest block before the names
-        key = resid_cache.key(loaded.id, src)
-        hit = resid_cache.get(key, first_block(loaded.model, wanted))
-        if hit is not None:
-            resume = {"start": hit[0], "resid": hit[1]}
-        resume["on_resid"] = lambda layer, x: resid_cache.put(key, layer, x)
+    resume = resume_args(resid_cache, loaded.id, loaded.model, src, wanted)  # {} for an encoder-decoder
     try:  # stop after the last requested activation; the capture budget is a safety net behind the check above
         _, cache = run_with_cache(loaded.model, src, tgt, names=wanted, stop_early=True, max_values=MAX_TRACE_VALUES,
                                   heads=body.heads, **resume)

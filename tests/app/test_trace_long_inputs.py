@@ -17,13 +17,14 @@ GPT, TRANSLATOR = "tiny-gpt", "tiny-translator"
 
 
 class Fired:
-    """Names of the model's HookPoints that run while the `with` block is open (any thread)."""
+    """Names of the model's HookPoints entered while the `with` block is open (any thread; a pre-hook, so the
+    hook that stops the forward is listed too)."""
 
     def __init__(self, model):
         self.model, self.names = model, []
 
     def __enter__(self):
-        self.handles = [m.register_forward_hook(lambda mod, i, o: self.names.append(mod.name))
+        self.handles = [m.register_forward_pre_hook(lambda mod, i: self.names.append(mod.name))
                         for m in self.model.modules() if isinstance(m, HookPoint)]
         return self.names
 
@@ -60,16 +61,25 @@ def test_layer_by_layer_resumes_and_equals_the_full_trace(client, loaded, words)
 
 
 def test_resume_from_the_closest_earlier_block(client, loaded, words):
-    lm = loaded[GPT]
+    mid = max((m for m, lm in loaded.items() if not lm.is_encoder_decoder), key=lambda m: loaded[m].cfg.n_layers)
+    lm = loaded[mid]
+    assert lm.cfg.n_layers >= 4
     text = words(lm, 7, skip=23)
-    full = post(client, text=text, names=["blocks.1.attn.hook_pattern"]).json()["activations"]
+
+    def trace(names):
+        return client.post("/api/v1/trace", json={"model": mid, "text": text, "names": names, "precision": 8})
+
+    full = trace(["blocks.3.attn.hook_pattern"]).json()["activations"]
     for_app(client.app).__init__()
-    post(client, text=text, names=["blocks.0.ln1.hook_scale"])  # stops inside block 0: only block 0's entry cached
-    with Fired(lm.model) as fired:
-        r = post(client, text=text, names=["blocks.1.attn.hook_pattern"])
+    with Fired(lm.model) as fired:  # a pattern request finishes its block, caching the stream entering block 1
+        first = trace(["blocks.0.attn.hook_pattern"])
+    assert first.status_code == 200 and fired[-1] == "blocks.0.hook_resid_post"
+    with Fired(lm.model) as fired:  # layer 3: from block 1 (the closest cached), not from the embeddings
+        r = trace(["blocks.3.attn.hook_pattern"])
     assert r.json()["activations"] == full
-    assert fired[0] == "blocks.0.hook_resid_pre" and "hook_embed" not in fired
-    other = post(client, text=words(lm, 7, skip=24), names=["blocks.1.attn.hook_pattern"]).json()
+    assert fired[0] == "blocks.1.hook_resid_pre" and fired[-1] == "blocks.3.hook_resid_post"
+    other = client.post("/api/v1/trace", json={"model": mid, "text": words(lm, 7, skip=24), "precision": 8,
+                                               "names": ["blocks.3.attn.hook_pattern"]}).json()
     assert other["activations"] != full  # another text is another key
 
 

@@ -70,6 +70,27 @@ def test_resumed_run_fires_no_hook_before_the_block_and_stops_early():
     assert sorted(resids) == [0, 1, 2]
 
 
+def test_with_on_resid_stop_early_finishes_the_block():
+    model = _model(DEC)
+    tokens = torch.randint(0, DEC.vocab_size, (9,))
+    resids: dict[int, torch.Tensor] = {}
+    fired = []
+    handles = [m.register_forward_pre_hook(lambda mod, i: fired.append(mod.name)) for m in model.modules()
+               if isinstance(m, HookPoint)]
+    try:
+        with torch.inference_mode():
+            _, full = run_with_cache(model, tokens)
+            fired.clear()
+            logits, cache = run_with_cache(model, tokens, names=["blocks.1.attn.hook_pattern"], stop_early=True,
+                                           on_resid=lambda layer, x: resids.__setitem__(layer, x))
+    finally:
+        for h in handles:
+            h.remove()
+    assert logits is None and list(cache) == ["blocks.1.attn.hook_pattern"]
+    assert fired[-1] == "blocks.1.hook_resid_post" and not any(n.startswith("blocks.2.") for n in fired)
+    assert sorted(resids) == [0, 1, 2] and torch.equal(resids[2], full["blocks.1.hook_resid_post"])
+
+
 def test_batched_resume():
     model = _model(DEC)
     tokens = torch.randint(0, DEC.vocab_size, (2, 6))
