@@ -4,6 +4,7 @@ and return exactly the full trace's values; the payload budget is checked from t
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
@@ -94,6 +95,36 @@ def test_translator_is_not_resumed(client, loaded, words):
                                                    "names": ["decoder.1.*"]})
         assert r.status_code == 200 and {"encoder.hook_embed", "decoder.hook_embed"} <= set(fired)
     assert len(cache) == before
+
+
+def test_concurrent_layer_by_layer_with_evictions(client, loaded, words):
+    """8 threads fetch 6-layer traces layer by layer (4 texts, each twice) while a tiny cache keeps evicting:
+    every answer equals the full trace's."""
+    mid = max((m for m, lm in loaded.items() if not lm.is_encoder_decoder), key=lambda m: loaded[m].cfg.n_layers)
+    lm = loaded[mid]
+    texts = [words(lm, 5 + i, skip=31 + 5 * i) for i in range(4)]
+
+    def trace(text, names=None):
+        body = {"model": mid, "text": text, "precision": 8, **({"names": names} if names else {})}
+        r = client.post("/api/v1/trace", json=body)
+        assert r.status_code == 200, r.text
+        return r.json()["activations"]
+
+    full = {t: trace(t) for t in texts}
+    cache = for_app(client.app)
+    cache.__init__(max_bytes=5 * (lm.cfg.d_model * 8 * 4))  # ~5 entries of 8 tokens: constant eviction
+
+    def walk(text):
+        for layer in range(lm.cfg.n_layers):
+            for name, a in trace(text, [f"blocks.{layer}.*"]).items():
+                assert a == full[text][name], (text, name)
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(walk, texts * 2))
+    assert cache.bytes <= cache.max_bytes and cache.bytes == sum(t.untyped_storage().nbytes()
+                                                                 for t in cache._entries.values())
+    cache.__init__()
 
 
 # ---- the residual cache itself ------------------------------------------------------------------------------
