@@ -50,7 +50,6 @@ def handled(fn):
     return wrapper
 
 
-_handled = handled  # the name app/routers/inspect.py uses
 
 
 def unknown_model(model_id: str, available) -> ApiError:

@@ -10,7 +10,9 @@ import torch
 from fastapi import APIRouter, Depends, Query
 
 from app.deps import get_models
-from app.errors import ApiError, _handled, error_response  # noqa: F401  (one error machinery: app/errors.py)
+from app.errors import ApiError, handled
+from app.inputs import get_model, source_ids, target_ids
+from app.schemas import error_responses
 from app.schemas_inspect import (CurveOut, FfnIn, FfnOut, LensIn, LensOut, MaskIn, MaskOut, NormsOut, PositionsOut,
                                  ShuffleIn, ShuffleOut, TextIn, WeightOut)
 from model import inspect as ins
@@ -22,30 +24,10 @@ router = APIRouter(prefix="/api/v1", tags=["inspect"])
 MAX_WEIGHT_VALUES = 200_000
 
 
-def _model(models: dict[str, LoadedModel], model_id: str) -> LoadedModel:
-    if model_id not in models:
-        raise ApiError(404, "unknown_model", f"unknown model {model_id!r}; available: {', '.join(models)}")
-    return models[model_id]
-
-
-def _ids(loaded: LoadedModel, text: str, what: str, encode) -> torch.Tensor:
-    if not text or not text.strip():
-        raise ApiError(422, "empty_text", f"the {what} is empty; type a few words")
-    ids = encode(text)
-    if len(ids) > loaded.cfg.n_ctx:
-        raise ApiError(422, "text_too_long",
-                       f"the {what} has {len(ids)} tokens; this model reads at most {loaded.cfg.n_ctx}")
-    return torch.tensor(ids)
-
-
 def _run(loaded: LoadedModel, body: TextIn, names=None, mask=None):
-    """Tokenize, run one forward pass with capture; return (source ids, target ids or None, cache)."""
-    src = _ids(loaded, body.text, "text", loaded.encode)
-    tgt = None
-    if loaded.is_encoder_decoder:
-        tgt = torch.tensor(loaded.encode_target(body.target or ""))
-        if len(tgt) > loaded.cfg.n_ctx:
-            raise ApiError(422, "text_too_long", f"the target has {len(tgt)} tokens; limit {loaded.cfg.n_ctx}")
+    """Tokenize (the same checks and messages as the core API, app/inputs.py), run one forward pass with
+    capture; return (source ids, target ids or None, cache)."""
+    src, tgt = source_ids(loaded, body.text), target_ids(loaded, body.target)
     _, cache = run_with_cache(loaded.model, src, tgt, names=names, mask=mask)
     return src, tgt, cache
 
@@ -71,12 +53,12 @@ def _cand(loaded: LoadedModel, i: int, p: float) -> dict:
     return {"token": loaded.tokenizer.vocab[i], "id": i, "prob": p}
 
 
-@router.post("/logit-lens", response_model=LensOut)
-@_handled
+@router.post("/logit-lens", response_model=LensOut, responses=error_responses(400, 404, 422))
+@handled
 def logit_lens(body: LensIn, models=Depends(get_models)):
     """Each residual state (entering block 0, then leaving each block) put through the final norm and the
     unembedding, as if it were the last: the k most probable words per token. Encoder-decoder: decoder only."""
-    loaded = _model(models, body.model)
+    loaded = get_model(models, body.model)
     src, tgt, cache = _run(loaded, body, names=ins.lens_points(loaded.model))
     lens = ins.logit_lens(loaded.model, cache, body.k)
     rows = [{"point": pt, "top": [[_cand(loaded, i, p) for i, p in cell] for cell in top]}
@@ -85,23 +67,23 @@ def logit_lens(body: LensIn, models=Depends(get_models)):
     return {"model": loaded.id, "tokens": tokens, "rows": rows}
 
 
-@router.post("/residual-norms", response_model=NormsOut)
-@_handled
+@router.post("/residual-norms", response_model=NormsOut, responses=error_responses(400, 404, 422))
+@handled
 def residual_norms(body: TextIn, models=Depends(get_models)):
     """L2 norm per token of the residual stream entering and leaving each block and of what attention
     (and cross-attention) and the FFN wrote into it."""
-    loaded = _model(models, body.model)
+    loaded = get_model(models, body.model)
     src, tgt, cache = _run(loaded, body, names=["*hook_resid_pre", "*hook_resid_post", "*attn_out", "*hook_mlp_out"])
     stacks = [{"stack": s, "tokens": _tokens_of(loaded, s, src, tgt),
                "layers": ins.residual_norms(loaded.model, cache, s)} for s in ins.stacks(loaded.model)]
     return {"model": loaded.id, "stacks": stacks}
 
 
-@router.post("/ffn-stats", response_model=FfnOut)
-@_handled
+@router.post("/ffn-stats", response_model=FfnOut, responses=error_responses(400, 404, 422))
+@handled
 def ffn_stats(body: FfnIn, models=Depends(get_models)):
     """Fraction of FFN hidden units whose activation is near zero, per token and per layer."""
-    loaded = _model(models, body.model)
+    loaded = get_model(models, body.model)
     if not loaded.cfg.mlp:
         raise ApiError(422, "no_ffn", f"{loaded.id} has no feed-forward sublayer")
     src, tgt, cache = _run(loaded, body, names="*mlp.hook_post")
@@ -115,36 +97,36 @@ def ffn_stats(body: FfnIn, models=Depends(get_models)):
     return {"model": loaded.id, "act_fn": loaded.cfg.act_fn, "threshold": body.threshold, "stacks": out}
 
 
-@router.get("/models/{model_id}/activation-fn", response_model=CurveOut)
-@_handled
+@router.get("/models/{model_id}/activation-fn", response_model=CurveOut, responses=error_responses(404, 422))
+@handled
 def activation_fn(model_id: str, lo: float = Query(-4.0, ge=-100, le=100), hi: float = Query(4.0, ge=-100, le=100),
                   n: int = Query(161, ge=2, le=2001), models=Depends(get_models)):
     """The FFN's non-linearity evaluated on a grid (the function the model's MLP applies)."""
-    loaded = _model(models, model_id)
+    loaded = get_model(models, model_id)
     if not lo < hi:
         raise ApiError(422, "invalid_range", f"lo must be below hi (got lo={lo}, hi={hi})")
     return {"model": loaded.id, **ins.activation_curve(loaded.cfg.act_fn, lo, hi, n)}
 
 
-@router.get("/models/{model_id}/positions", response_model=PositionsOut)
-@_handled
+@router.get("/models/{model_id}/positions", response_model=PositionsOut, responses=error_responses(404, 422))
+@handled
 def positions(model_id: str, n: int = Query(32, ge=1, le=4096), models=Depends(get_models)):
     """The first n rows of the position table the model adds to its token embeddings, and the cosine
     similarity between every pair of positions."""
-    loaded = _model(models, model_id)
+    loaded = get_model(models, model_id)
     return {"model": loaded.id, **ins.position_table(loaded.model, min(n, loaded.cfg.n_ctx))}
 
 
-@router.post("/shuffle", response_model=ShuffleOut)
-@_handled
+@router.post("/shuffle", response_model=ShuffleOut, responses=error_responses(400, 404, 422))
+@handled
 def shuffle(body: ShuffleIn, models=Depends(get_models)):
     """Shuffle the words between the first and the last token and compare the model's next-word prediction
     at the last position before and after. Decoder-only models. Without positions and without a mask the
     model cannot tell the orders apart; a causal mask still lets order leak in (each position sees a prefix)."""
-    loaded = _model(models, body.model)
+    loaded = get_model(models, body.model)
     if loaded.is_encoder_decoder:
         raise ApiError(422, "decoder_only", "the shuffle check runs on decoder-only models")
-    ids = _ids(loaded, body.text, "text", loaded.encode).tolist()
+    ids = source_ids(loaded, body.text).tolist()
     shuffled = ins.shuffled_words(ids, body.seed)
     mask = body.mask or loaded.cfg.self_attn_mask
     probs = [run_with_cache(loaded.model, torch.tensor(x), names=[], mask=mask)[0][-1].softmax(-1)
@@ -155,12 +137,12 @@ def shuffle(body: ShuffleIn, models=Depends(get_models)):
             "max_abs_diff": float((probs[0] - probs[1]).abs().max())}
 
 
-@router.post("/masked-attention", response_model=MaskOut)
-@_handled
+@router.post("/masked-attention", response_model=MaskOut, responses=error_responses(400, 404, 422))
+@handled
 def masked_attention(body: MaskIn, models=Depends(get_models)):
     """Self-attention of one layer re-run with a chosen mask (causal, padding or none): the allowed
     query/key matrix, the masked scores and the pattern. Encoder-decoder: the decoder's self-attention."""
-    loaded = _model(models, body.model)
+    loaded = get_model(models, body.model)
     if body.layer >= loaded.cfg.n_layers:
         raise ApiError(422, "unknown_layer", f"layer must be 0..{loaded.cfg.n_layers - 1}, got {body.layer}")
     prefix = "decoder" if loaded.is_encoder_decoder else "blocks"
@@ -188,23 +170,23 @@ def named_weights(loaded: LoadedModel) -> dict[str, torch.Tensor]:
     return out
 
 
-@router.get("/models/{model_id}/weights")
-@_handled
+@router.get("/models/{model_id}/weights", responses=error_responses(404))
+@handled
 def list_weights(model_id: str, models=Depends(get_models)) -> dict:
     """Names and shapes of every parameter and buffer of the model, in module order. `param` is false for
     buffers (the fixed sinusoidal position table), which are not learned and not counted as parameters."""
-    loaded = _model(models, model_id)
+    loaded = get_model(models, model_id)
     params = {weight_name(n) for n, _ in loaded.model.named_parameters()}
     return {"model": loaded.id, "n_params": sum(p.numel() for p in loaded.model.parameters()),
             "weights": [{"name": n, "shape": list(t.shape), "param": n in params}
                         for n, t in named_weights(loaded).items()]}
 
 
-@router.get("/models/{model_id}/weights/{name}", response_model=WeightOut)
-@_handled
+@router.get("/models/{model_id}/weights/{name}", response_model=WeightOut, responses=error_responses(404, 422))
+@handled
 def weight(model_id: str, name: str, models=Depends(get_models)):
     """One parameter or buffer, e.g. pos_embed.W_pos, blocks.0.ln1.w (γ), blocks.0.ln1.b (β)."""
-    loaded = _model(models, model_id)
+    loaded = get_model(models, model_id)
     weights = named_weights(loaded)
     if name not in weights:
         raise ApiError(404, "unknown_weight", f"{loaded.id} has no weight {name!r}; list them at "
