@@ -29,3 +29,16 @@ export async function postJSON(url, body) {
     body: JSON.stringify(body),
   }));
 }
+
+const modelDetails = new Map(); // model id -> promise of GET /api/v1/models/{id} (fixed while the page lives)
+
+/** The model's detail (config, vocabulary, activation names, training record, head labels), fetched once per
+ *  page; a failed fetch is not kept, so the next call tries again. */
+export function modelInfo(id) {
+  if (!modelDetails.has(id)) {
+    const p = getJSON(`/api/v1/models/${encodeURIComponent(id)}`);
+    p.catch(() => modelDetails.delete(id));
+    modelDetails.set(id, p);
+  }
+  return modelDetails.get(id);
+}

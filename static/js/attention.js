@@ -3,7 +3,8 @@
 // `names` entry per layer (hook_pattern only), so long inputs stay small on the wire. Head labels come from
 // GET /api/v1/models/{id}/heads; for a model that kept snapshots along training (tiny-gpt) a training-step
 // slider redraws the patterns from POST /api/v1/timeline/attention (attention-extras.js).
-import { getJSON, postJSON } from './api.js';
+import { modelInfo, postJSON } from './api.js';
+import { setOptionPairs } from './dom.js';
 import { headEntry, headScores, labelText, scoresText, timeline, timelinePatterns } from './attention-extras.js';
 import { heatmap, bars } from './heatmap.js';
 import { readState, writeState, embeddedModels } from './url-state.js';
@@ -27,7 +28,6 @@ const KINDS = {
 const state = readState(DEFAULTS, ['token', 'layer', 'step']);
 // With no layer/head in the URL, cross-attention opens on its first head labelled "alignment" (if any).
 let pickAlignment = !new URLSearchParams(window.location.search).has('layer') && !new URLSearchParams(window.location.search).has('head');
-const infoCache = new Map(); // model id -> /api/v1/models/{id}
 const patternCache = new Map(); // model|text|target|name -> {tokens, target_tokens, act}
 let current = null; // {info, kind, tokens: {tokens, target_tokens}, layers: [act per layer], scores, timeline, snap}
 
@@ -36,20 +36,7 @@ function kindObj(info) { return kindsFor(info).find((k) => k.id === state.kind) 
 function nHeads(info) { return info.config.n_heads; }
 function nLayers(info) { return info.config.n_layers; }
 
-function setOptions(select, items, value) {
-  select.replaceChildren(...items.map(([v, label]) => {
-    const o = document.createElement('option');
-    o.value = String(v);
-    o.textContent = label;
-    return o;
-  }));
-  select.value = String(value);
-}
 
-async function modelInfo(id) {
-  if (!infoCache.has(id)) infoCache.set(id, await getJSON(`/api/v1/models/${encodeURIComponent(id)}`));
-  return infoCache.get(id);
-}
 
 async function fetchPattern(model, text, target, name) {
   const key = JSON.stringify([model, text, target, name]);
@@ -303,7 +290,7 @@ function update() {
   $('layer').value = String(state.layer);
   $('head').value = String(state.head);
   const act = shownLayers()[state.layer];
-  setOptions($('head'), [['mean', 'mean over heads'], ...Array.from({ length: nHeads(info) }, (_, h) => [h, headTitle(state.layer, h)])], state.head);
+  setOptionPairs($('head'), [['mean', 'mean over heads'], ...Array.from({ length: nHeads(info) }, (_, h) => [h, headTitle(state.layer, h)])], state.head);
   renderChips(qToks);
   $('chips-title').textContent = kind.q === 'target_tokens' ? 'Target tokens (queries)' : 'Tokens';
   $('key-note').textContent = kind.k !== kind.q ? `Keys are the source tokens: ${toks.tokens.join(' ')}` : 'Click a word, or focus one and use ← → Home End.';
@@ -346,9 +333,9 @@ function load() {
     const kinds = kindsFor(info);
     const kind = kindObj(info);
     state.kind = kind.id;
-    setOptions($('kind'), kinds.map((k) => [k.id, k.label]), kind.id);
-    setOptions($('layer'), Array.from({ length: nLayers(info) }, (_, l) => [l, `layer ${l}`]), state.layer);
-    setOptions($('head'), [['mean', 'mean over heads'], ...Array.from({ length: nHeads(info) }, (_, h) => [h, `head ${h}`])], state.head);
+    setOptionPairs($('kind'), kinds.map((k) => [k.id, k.label]), kind.id);
+    setOptionPairs($('layer'), Array.from({ length: nLayers(info) }, (_, l) => [l, `layer ${l}`]), state.layer);
+    setOptionPairs($('head'), [['mean', 'mean over heads'], ...Array.from({ length: nHeads(info) }, (_, h) => [h, `head ${h}`])], state.head);
     const encDec = info.arch === 'encoder_decoder';
     $('target-label').hidden = !encDec;
     let target = null;
@@ -385,7 +372,7 @@ function load() {
 function init() {
   const { models, default: def } = embeddedModels();
   if (!state.model || !models.some((m) => m.id === state.model)) state.model = def || (models[0] && models[0].id) || '';
-  setOptions($('model'), models.map((m) => [m.id, m.id]), state.model);
+  setOptionPairs($('model'), models.map((m) => [m.id, m.id]), state.model);
   const arch = () => (models.find((m) => m.id === state.model) || {}).arch || 'decoder';
   if (!state.text) state.text = DEFAULT_TEXT[arch()] || DEFAULT_TEXT.decoder;
   if (state.token === null && arch() === 'decoder') {

@@ -3,7 +3,7 @@
 // attention patterns from POST /api/v1/masked-attention (decoders, with the side's mask) or POST /api/v1/trace
 // (encoder self-attention of an encoder-decoder), head labels from GET /api/v1/models/{id}/heads.
 // Every user-provided string reaches the DOM through textContent, and Plotly through plotlyText().
-import { getJSON, postJSON } from './api.js';
+import { getJSON, modelInfo, postJSON } from './api.js';
 import { showUnknown } from './unk.js';
 import { bars, heatmap, plotConfig, plotlyText } from './heatmap.js';
 import { embeddedModels, readState, writeState } from './url-state.js';
@@ -29,7 +29,6 @@ const DEFAULTS = {
   text: 'the dog that the cats chase', layer: 0, head: 0,
 };
 const state = readState(DEFAULTS);
-const details = new Map(); // model id -> GET /api/v1/models/{id}
 const heads = new Map(); // model id -> GET /api/v1/models/{id}/heads
 let sides = { a: null, b: null }; // per side: {model, detail, next, attention: {tokens, patterns}, heads}
 
@@ -52,10 +51,7 @@ function fmt(v) {
   return Number.isInteger(v) && Math.abs(v) >= 1000 ? INT.format(v) : NUM.format(v); // counts in full, not 109,400
 }
 
-async function detailOf(id) {
-  if (!details.has(id)) details.set(id, getJSON(`/api/v1/models/${encodeURIComponent(id)}`));
-  return details.get(id);
-}
+const detailOf = modelInfo;
 async function headsOf(id) {
   if (!heads.has(id)) heads.set(id, getJSON(`/api/v1/models/${encodeURIComponent(id)}/heads`));
   return heads.get(id);

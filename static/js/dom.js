@@ -12,7 +12,13 @@ export function el(tag, props = {}, children = []) {
   return e;
 }
 
-/** Replace a <select>'s options: values, with labels (default: the values). */
-export function setOptions(select, values, labels = values) {
+/** Replace a <select>'s options: values, with labels (default: the values); `selected`, if given, is chosen. */
+export function setOptions(select, values, labels = values, selected = undefined) {
   select.replaceChildren(...values.map((v, i) => el('option', { value: String(v), textContent: String(labels[i]) })));
+  if (selected !== undefined) select.value = String(selected);
+}
+
+/** setOptions from [value, label] pairs. */
+export function setOptionPairs(select, pairs, selected = undefined) {
+  setOptions(select, pairs.map((p) => p[0]), pairs.map((p) => p[1]), selected);
 }

@@ -1,7 +1,7 @@
 // /glossary: every activation name of the chosen model (GET /api/v1/models/{id} activation_names: name, dims and
 // the one-line description from model/glossary.py), filtered by a search box, each linked to the trace step and
 // the page that draw it.
-import { getJSON } from './api.js';
+import { modelInfo } from './api.js';
 import { el, setOptions } from './dom.js';
 import { embeddedModels, readState, writeState } from './url-state.js';
 import { $, runPage } from './page.js';
@@ -106,7 +106,7 @@ function render() {
 
 function load() {
   return runPage(async (isLatest) => {
-    const detail = await getJSON(`/api/v1/models/${encodeURIComponent(state.model)}`);
+    const detail = await modelInfo(state.model);
     if (!isLatest()) return;
     info = detail;
     render();

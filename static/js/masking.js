@@ -1,6 +1,6 @@
 // /components/masking: the same layer re-run under each mask (POST /api/v1/masked-attention): which
 // query/key pairs are allowed, and the attention pattern that results.
-import { getJSON, postJSON } from './api.js';
+import { modelInfo, postJSON } from './api.js';
 import { heatmap } from './heatmap.js';
 import { MASK_EXAMPLES } from './examples.js';
 import { setOptions } from './dom.js';
@@ -15,7 +15,7 @@ const MASKS = [
 let info = null;
 
 async function loadInfo(id) {
-  info = await getJSON(`/api/v1/models/${encodeURIComponent(id)}`);
+  info = await modelInfo(id);
   const n = info.config.n_layers;
   const keepL = $('layer').value; const keepH = $('head').value;
   const layers = Array.from({ length: n }, (_, i) => i);

@@ -1,7 +1,7 @@
 // /: the architecture diagram, generated from the loaded model's real module tree (every parameter and
 // buffer with its shape: GET /api/v1/models/{id}/weights) and its activation dims (GET /api/v1/models/{id}).
 // Each box links to the page that shows that part at work.
-import { getJSON } from './api.js';
+import { getJSON, modelInfo } from './api.js';
 import { $, bootPage, runPage } from './page.js';
 
 const OUT_HOOK = { embed: 'hook_embed', pos_embed: 'hook_pos_embed', ln1: 'hook_normalized', ln2: 'hook_normalized',
@@ -95,7 +95,7 @@ function stackHtml(info, mods, stack, n_layers) {
 function run() {
   return runPage(async () => {
     const id = $('model').value;
-    const [info, w] = await Promise.all([getJSON(`/api/v1/models/${encodeURIComponent(id)}`), getJSON(`/api/v1/models/${encodeURIComponent(id)}/weights`)]);
+    const [info, w] = await Promise.all([modelInfo(id), getJSON(`/api/v1/models/${encodeURIComponent(id)}/weights`)]);
     const mods = groupModules(w.weights);
     const cfg = info.config;
     const top = [mods.get('embed'), mods.get('pos_embed')].filter(Boolean).map((m) => box(info, m)).join('');

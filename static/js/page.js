@@ -1,7 +1,7 @@
 // The boot every page with a model picker shares: the embedded model list, model/text/target from the URL,
 // the form and model-change wiring, and one run at a time with a status line and <body data-ready>:
 // 'false' while running, 'true' once drawn, 'error' (the API's message in #error) on failure.
-import { getJSON } from './api.js';
+import { modelInfo } from './api.js';
 import { setOptions } from './dom.js';
 import { EXAMPLES, syncExample } from './examples.js';
 import { embeddedModels } from './url-state.js';
@@ -58,7 +58,7 @@ export function bootPage({ run, form = 'page-form', text = true, examples = EXAM
  *  choice kept when the model has it); `what` names them in the error for a model without any. Shows #target-label
  *  for an encoder-decoder. */
 export async function loadModelWith(id, select, leaf, what) {
-  const info = await getJSON(`/api/v1/models/${encodeURIComponent(id)}`);
+  const info = await modelInfo(id);
   const suffix = `.${leaf}`;
   const modules = info.activation_names.map((a) => a.name).filter((n) => n.endsWith(suffix)).map((n) => n.slice(0, -suffix.length));
   if (!modules.length) throw new Error(`${id} has no ${what} (it was trained without one)`);

@@ -5,7 +5,8 @@
 // Step: decoder-only models call POST /api/v1/generate with max_new_tokens=1 and the seed (the server samples);
 // the translator's /generate cannot continue a given target, so there the page draws the word from the filtered
 // distribution with a seeded PRNG (mulberry32) and says so in the log.
-import { getJSON, postJSON } from './api.js';
+import { modelInfo, postJSON } from './api.js';
+import { setOptionPairs } from './dom.js';
 import { plotlyText, plotConfig } from './heatmap.js';
 import { filterLogits, rankByLogit, mulberry32, sampleIndex } from './filtering.js';
 import { readState, writeState, embeddedModels } from './url-state.js';
@@ -19,26 +20,12 @@ const N_SHOWN = 20; // bars on the chart
 const FMT = (v, d = 4) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
 
 const state = readState(DEFAULTS, ['top_k', 'top_p']);
-const infoCache = new Map();
 let data = null; // {info, vocab, logits, order, tokens, targetTokens, encDec}
 let result = null; // last filterLogits output
 const log = []; // generation steps
 let appended = 0; // words appended by Step to the current text (highlighted)
 
-function setOptions(select, items, value) {
-  select.replaceChildren(...items.map(([v, label]) => {
-    const o = document.createElement('option');
-    o.value = String(v);
-    o.textContent = label;
-    return o;
-  }));
-  select.value = String(value);
-}
 
-async function modelInfo(id) {
-  if (!infoCache.has(id)) infoCache.set(id, await getJSON(`/api/v1/models/${encodeURIComponent(id)}`));
-  return infoCache.get(id);
-}
 
 function params() {
   return { temperature: state.temperature, topK: state.top_k, topP: state.top_p };
@@ -333,7 +320,7 @@ async function step() {
 function init() {
   const { models, default: def } = embeddedModels();
   if (!state.model || !models.some((m) => m.id === state.model)) state.model = def || (models[0] && models[0].id) || '';
-  setOptions($('model'), models.map((m) => [m.id, m.id]), state.model);
+  setOptionPairs($('model'), models.map((m) => [m.id, m.id]), state.model);
   const arch = () => (models.find((m) => m.id === state.model) || {}).arch || 'decoder';
   if (!state.text) {
     state.text = DEFAULT_TEXT[arch()] || DEFAULT_TEXT.decoder;

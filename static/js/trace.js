@@ -1,6 +1,6 @@
 // /trace: step through one forward pass. The list of steps is built from the model's own config and
 // activation names; every number drawn is an activation returned by POST /api/v1/trace.
-import { getJSON, postJSON } from './api.js';
+import { modelInfo, postJSON } from './api.js';
 import { heatmap, bars } from './heatmap.js';
 import { el, setOptions } from './dom.js';
 import { $, bootPage, runPage } from './page.js';
@@ -258,7 +258,7 @@ function saveUrl() {
 
 // ---------------------------------------------------------------- loading
 async function loadModel(id) {
-  state.info = await getJSON(`/api/v1/models/${encodeURIComponent(id)}`);
+  state.info = await modelInfo(id);
   const built = buildSteps(state.info);
   state.steps = built.steps;
   const cfg = built.cfg;
