@@ -12,6 +12,7 @@ give the same weights.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import random
 import time
@@ -134,8 +135,12 @@ def lr_at(step: int, recipe: Recipe) -> float:
 
 
 def train(model_id: str, out: Path = zoo.CHECKPOINT_DIR, steps: int | None = None, progress: bool = True,
-          threads: int = 1) -> zoo.LoadedModel:
+          threads: int = 1, seed: int | None = None) -> zoo.LoadedModel:
+    """Train `model_id` by its recipe; `steps` / `seed` override the recipe's (a different seed changes the
+    corpus, the initial weights and the batch order together)."""
     recipe = RECIPES[model_id]
+    if seed is not None:
+        recipe = dataclasses.replace(recipe, seed=seed)
     steps = steps or recipe.steps
     torch.set_num_threads(threads)
     set_determinism(recipe.seed)
@@ -193,7 +198,8 @@ def train(model_id: str, out: Path = zoo.CHECKPOINT_DIR, steps: int | None = Non
     loaded.meta["training"] = {"steps": steps, "batch": recipe.batch, "lr": recipe.lr, "seed": recipe.seed,
                                "threads": threads, "seconds": round(seconds, 1), "loss_every": 10, "losses": losses,
                                "eval_every": recipe.eval_every, "metrics_curve": metrics_curve,
-                               "command": f"python -m model.train --model {model_id}"}
+                               "command": f"python -m model.train --model {model_id}"
+                               + (f" --seed {seed}" if seed is not None else "")}
     loaded.meta["metrics"] = evaluate.evaluate(loaded, train_sentences)
     zoo.save(loaded, out)
     return loaded
@@ -207,9 +213,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=zoo.CHECKPOINT_DIR, help="checkpoint folder (default: the zoo)")
     ap.add_argument("--steps", type=int, default=None, help="override the recipe's number of steps")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (results are exact for a fixed count)")
+    ap.add_argument("--seed", type=int, default=None, help="override the recipe's seed (corpus, init, batch order)")
     args = ap.parse_args(argv)
     for model_id in (sorted(RECIPES) if args.all else [args.model]):
-        loaded = train(model_id, args.out, args.steps, threads=args.threads)
+        loaded = train(model_id, args.out, args.steps, threads=args.threads, seed=args.seed)
         t = loaded.meta["training"]
         print(f"{model_id}: final loss {t['losses'][-1][1]:.4f} in {t['seconds']} s; "
               f"held-out {loaded.meta['metrics']}")

@@ -45,3 +45,11 @@ def test_learning_rate_schedule():
     assert train.lr_at(0, r) == r.lr / r.warmup
     assert train.lr_at(r.warmup, r) == r.lr
     assert abs(train.lr_at(r.steps, r) - 0.1 * r.lr) < 1e-12
+
+
+def test_seed_override_changes_the_run_and_is_recorded(tmp_path):
+    a = train.train("tiny-gpt-no-ffn", tmp_path / "a", steps=12, progress=False)
+    b = train.train("tiny-gpt-no-ffn", tmp_path / "b", steps=12, progress=False, seed=1)
+    assert a.meta["training"]["seed"] == 0 and b.meta["training"]["seed"] == 1
+    assert b.meta["training"]["command"].endswith("--seed 1")
+    assert not torch.equal(a.model.state_dict()["embed.W_E"], b.model.state_dict()["embed.W_E"])
