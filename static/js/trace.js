@@ -1,5 +1,8 @@
 // /trace: step through one forward pass. The list of steps is built from the model's own config and
-// activation names; every number drawn is an activation returned by POST /api/v1/trace.
+// activation names; every number drawn is an activation returned by POST /api/v1/trace. The page fetches the
+// activations one group at a time (the embeddings, one block, the output stage: `names` globs), only when a
+// step needs them, keeps every fetched group for the current (model, text, target) and fetches the next group
+// in the background once a step is drawn.
 import { modelInfo, postJSON } from './api.js';
 import { heatmap, bars } from './heatmap.js';
 import { el, setOptions } from './dom.js';
@@ -7,7 +10,7 @@ import { $, bootPage, runPage } from './page.js';
 import { markUnk, showUnknown } from './unk.js';
 
 const params = new URLSearchParams(location.search);
-const state = { info: null, trace: null, steps: [], step: Number(params.get('step') || 0),
+const state = { info: null, data: null, groups: [], steps: [], step: Number(params.get('step') || 0),
   token: Number(params.get('token') || 0), head: Number(params.get('head') || 0), goto: params.get('goto') };
 
 // ---------------------------------------------------------------- the steps of the forward pass
@@ -124,32 +127,128 @@ function buildSteps(info) {
   return { steps, cfg };
 }
 
+// ---------------------------------------------------------------- the groups of names fetched together
+const globRe = (g) => new RegExp(`^${g.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+
+/** The forward pass cut into the groups the page fetches, in order: per stack its embeddings, each block
+ *  (`{stack}.{l}.*`), the encoder's final norm; last the final norm, logits and probabilities. Globs that match
+ *  no activation of this model (e.g. ln_final of a model without layer norm) are left out. */
+function buildGroups(cfg, names) {
+  const stacks = cfg.arch === 'encoder_decoder' ? ['encoder', 'decoder'] : ['blocks'];
+  const groups = [];
+  for (const stack of stacks) {
+    const who = stack === 'blocks' ? '' : `${stack} `;
+    groups.push({ label: `the ${who}embeddings`, globs: [embedName(stack, 'hook_embed'), embedName(stack, 'hook_pos_embed')] });
+    for (let l = 0; l < cfg.n_layers; l++) groups.push({ label: `${who}block ${l}`, globs: [`${stack}.${l}.*`] });
+    if (stack === 'encoder') groups.push({ label: 'the encoder output', globs: ['encoder.ln_final.*'] });
+  }
+  const pre = cfg.arch === 'encoder_decoder' ? 'decoder.' : '';
+  groups.push({ label: 'the output stage', globs: [`${pre}ln_final.*`, 'hook_logits', 'hook_probs'] });
+  const all = [...names];
+  return groups.map((g) => ({ ...g, globs: g.globs.filter((x) => all.some((n) => globRe(x).test(n))) }))
+    .filter((g) => g.globs.length);
+}
+
+/** The activation names a step draws (its own, the layer norm's mean and scale, K and V next to Q). */
+function namesOf(s) {
+  if (!s.name) return [];
+  if (s.kind === 'ln') return [s.name, `${s.ln}.hook_mean`, `${s.ln}.hook_scale`];
+  if (s.kind === 'qkv') return ['hook_q', 'hook_k', 'hook_v'].map((h) => s.name.replace(/hook_q$/, h));
+  return [s.name];
+}
+
+/** Give every step the index of the group that holds all its names; the token-ids step takes the next step's. */
+function assignGroups(steps, groups) {
+  const res = groups.map((g) => g.globs.map(globRe));
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const need = namesOf(steps[i]);
+    const g = need.length ? res.findIndex((r) => need.every((n) => r.some((x) => x.test(n)))) : steps[i + 1].group;
+    if (g < 0) throw new Error(`no group of names holds step "${steps[i].title}"`);
+    steps[i].group = g;
+  }
+}
+
+/** The promise of group `gi` of the current input: one POST per group, kept (a failed one is dropped so that the
+ *  next visit asks again). Each answer's activations are merged into state.data.acts. */
+function fetchGroup(gi) {
+  const d = state.data;
+  if (!d.pending.has(gi)) {
+    const p = postJSON('/api/v1/trace', { ...d.body, names: state.groups[gi].globs }).then((r) => {
+      Object.assign(d.acts, r.activations);
+      d.tokens = r.tokens;
+      d.target_tokens = r.target_tokens;
+      d.loaded.add(gi);
+    });
+    p.catch(() => d.pending.delete(gi));
+    d.pending.set(gi, p);
+  }
+  return d.pending.get(gi);
+}
+
 // ---------------------------------------------------------------- rendering
 function act(name) {
-  const a = state.trace.activations[name];
+  const a = state.data.acts[name];
   if (!a) throw new Error(`the trace has no activation ${name}`);
   return a;
 }
-function tokensOf(side) { return side === 'target' ? state.trace.target_tokens : state.trace.tokens; }
+function tokensOf(side) { return side === 'target' ? state.data.target_tokens : state.data.tokens; }
 function shapeText(a) { return `[${a.shape.join(', ')}]  (${a.dims.join(', ')})`; }
 const fmt = (v) => (v === null ? '-∞' : Number(v).toFixed(3));
 function headSlice(data, h) { return data.map((row) => row[h]); } // [pos, head, x] -> [pos, x]
 
-function renderStep() {
+/** Show step state.step: at once when its group is here, else "loading …" in the step panel until it is
+ *  (data-ready is 'false' meanwhile, 'true' once the step is drawn, 'error' if the fetch failed). */
+function showStep() {
+  const d = state.data;
+  if (!d || !d.tokens) return;  // nothing fetched yet (a run is in flight)
   const { steps } = state;
   state.step = Math.max(0, Math.min(state.step, steps.length - 1));
-  const s = steps[state.step];
+  const step = state.step;
+  const s = steps[step];
+  $('step-count').textContent = `Step ${step + 1} / ${steps.length}`;
+  $('step-title').textContent = s.title;
+  $('prev').disabled = step === 0;
+  $('next').disabled = step === steps.length - 1;
+  document.querySelectorAll('#step-list li').forEach((li, i) => li.setAttribute('aria-current', i === step ? 'step' : 'false'));
+  document.querySelector('#step-list li[aria-current="step"]')?.scrollIntoView({ block: 'nearest' });
+  if (s.block && /\.\d+$/.test(s.block)) $('layer').value = s.block;
+  saveUrl();
+  if (d.loaded.has(s.group)) {
+    drawStep();
+    document.body.dataset.ready = 'true';
+    return;
+  }
+  document.body.dataset.ready = 'false';
+  $('step-loading').textContent = `loading ${state.groups[s.group].label}…`;
+  $('step-loading').hidden = false;
+  $('step-name').textContent = s.name || 'tokens';
+  $('step-text').textContent = '';
+  Plotly.purge($('plot-main'));
+  Plotly.purge($('plot-side'));
+  $('plot-main').replaceChildren();
+  $('plot-side').replaceChildren();
+  const current = () => state.data === d && state.step === step;
+  fetchGroup(s.group).then(() => {
+    if (!current()) return;
+    $('error').textContent = '';
+    drawStep();
+    document.body.dataset.ready = 'true';
+  }, (e) => {
+    if (!current()) return;
+    $('step-loading').hidden = true;
+    $('error').textContent = e.message;
+    document.body.dataset.ready = 'error';
+  });
+}
+
+/** Draw the current step (its group is loaded), then fetch the next group in the background. */
+function drawStep() {
+  const s = state.steps[state.step];
   const toks = tokensOf(s.side);
   const t = Math.min(state.token, toks.length - 1);
   const h = state.head;
-  $('step-count').textContent = `Step ${state.step + 1} / ${steps.length}`;
-  $('step-title').textContent = s.title;
-  $('prev').disabled = state.step === 0;
-  $('next').disabled = state.step === steps.length - 1;
-  document.querySelectorAll('#step-list li').forEach((li, i) => li.setAttribute('aria-current', i === state.step ? 'step' : 'false'));
-  document.querySelector('#step-list li[aria-current="step"]')?.scrollIntoView({ block: 'nearest' });
+  $('step-loading').hidden = true;
   renderTokenChips(toks, t);
-  if (s.block && /\.\d+$/.test(s.block)) $('layer').value = s.block;
   const main = $('plot-main');
   const side = $('plot-side');
   side.hidden = false;
@@ -180,7 +279,7 @@ function renderStep() {
     } else if (s.kind === 'qkv') {
       const base = s.name.replace(/hook_q$/, '');
       const q = act(`${base}hook_q`); const k = act(`${base}hook_k`); const v = act(`${base}hook_v`);
-      const kToks = s.name.includes('cross_attn') ? state.trace.tokens : toks;
+      const kToks = s.name.includes('cross_attn') ? state.data.tokens : toks;
       const ky = kToks.map((w, i) => `${i}:${w}`);
       $('step-name').textContent = `${base}hook_q / hook_k / hook_v   q ${shapeText(q)}   k, v ${shapeText(k)}`;
       const dh = q.data[0][0].map((_, i) => i);
@@ -188,7 +287,7 @@ function renderStep() {
       const kv = k.data.map((row, i) => [...row[h], null, ...v.data[i][h]]);
       heatmap(side, { z: kv, x: [...dh.map((i) => `k${i}`), ' ', ...dh.map((i) => `v${i}`)], y: ky, title: `K | V, head ${h}`, xTitle: 'd_head', yTitle: 'key' });
     } else if (s.kind === 'attn') {
-      const kToks = s.name.includes('cross_attn') ? state.trace.tokens : toks;
+      const kToks = s.name.includes('cross_attn') ? state.data.tokens : toks;
       const kx = kToks.map((w, i) => `${i}:${w}`);
       heatmap(main, { z: a.data[h], x: kx, y, title: `head ${h}`, xTitle: 'key', yTitle: 'query', highlightRow: t,
         zmin: s.name.endsWith('hook_pattern') ? 0 : undefined, zmax: s.name.endsWith('hook_pattern') ? 1 : undefined });
@@ -215,7 +314,8 @@ function renderStep() {
     }
   }
   $('step-text').textContent = s.text(ctx);
-  saveUrl();
+  $('status').textContent = `${state.data.tokens.length} tokens · ${state.data.loaded.size} of ${state.groups.length} parts of the forward pass fetched`;
+  if (s.group + 1 < state.groups.length) fetchGroup(s.group + 1).catch(() => {});  // prefetch; a failure shows when the step is visited
 }
 
 function embedName(stack, leaf) { return stack === 'blocks' ? leaf : `${stack}.${leaf}`; }
@@ -230,7 +330,7 @@ function renderTokenChips(toks, t) {
     markUnk(b, w);
     b.textContent = w;
     b.setAttribute('aria-pressed', String(i === t));
-    b.addEventListener('click', () => { state.token = i; renderStep(); });
+    b.addEventListener('click', () => { state.token = i; showStep(); });
     box.appendChild(b);
   });
 }
@@ -245,7 +345,7 @@ function renderStepList() {
     lastBlock = s.block;
     li.textContent = s.title;
     li.dataset.name = s.name || 'tokens';
-    li.addEventListener('click', () => { state.step = i; renderStep(); });
+    li.addEventListener('click', () => { state.step = i; showStep(); });
     ol.appendChild(li);
   });
 }
@@ -262,6 +362,8 @@ async function loadModel(id) {
   const built = buildSteps(state.info);
   state.steps = built.steps;
   const cfg = built.cfg;
+  state.groups = buildGroups(cfg, new Set(state.info.activation_names.map((a) => a.name)));
+  assignGroups(state.steps, state.groups);
   $('target-label').hidden = cfg.arch !== 'encoder_decoder';
   const heads = Array.from({ length: cfg.n_heads }, (_, i) => i);
   setOptions($('head'), heads, heads.map((i) => `head ${i}`));
@@ -273,33 +375,38 @@ async function loadModel(id) {
 }
 
 function run() {
-  return runPage(async () => {
+  state.data = null;  // steps of the previous input are not shown while this one loads
+  return runPage(async (isLatest) => {
     const id = $('model').value;
     if (!state.info || state.info.id !== id) await loadModel(id);
     const body = { model: id, text: $('text').value, precision: 4 };
     if (state.info.arch === 'encoder_decoder') body.target = $('target').value;
-    state.trace = await postJSON('/api/v1/trace', body);
-    $('status').textContent = `${state.trace.tokens.length} tokens · ${Object.keys(state.trace.activations).length} activations`;
-    showUnknown(state.trace.tokens, state.trace.target_tokens);
+    const d = { body, tokens: null, target_tokens: null, acts: {}, pending: new Map(), loaded: new Set() };
+    if (!isLatest()) return;
+    state.data = d;
     if (state.goto) {
       const i = state.steps.findIndex((s) => s.name === state.goto || (s.name || '').startsWith(state.goto));
       if (i >= 0) state.step = i;
       state.goto = null;
     }
-    renderStep();
+    state.step = Math.max(0, Math.min(state.step, state.steps.length - 1));
+    await fetchGroup(state.steps[state.step].group);
+    if (!isLatest()) return;
+    showUnknown(d.tokens, d.target_tokens);
+    showStep();
   }, 'Running the model…');
 }
 
 function init() {
   bootPage({ run, form: 'trace-form', onModelChange: () => { state.step = 0; } });
-  $('prev').addEventListener('click', () => { state.step -= 1; renderStep(); });
-  $('next').addEventListener('click', () => { state.step += 1; renderStep(); });
-  $('head').addEventListener('change', () => { state.head = Number($('head').value); renderStep(); });
-  $('layer').addEventListener('change', () => { state.step = state.steps.findIndex((s) => s.block === $('layer').value); renderStep(); });
+  $('prev').addEventListener('click', () => { state.step -= 1; showStep(); });
+  $('next').addEventListener('click', () => { state.step += 1; showStep(); });
+  $('head').addEventListener('change', () => { state.head = Number($('head').value); showStep(); });
+  $('layer').addEventListener('change', () => { state.step = state.steps.findIndex((s) => s.block === $('layer').value); showStep(); });
   document.addEventListener('keydown', (e) => {
-    if (!state.trace || ['INPUT', 'SELECT', 'TEXTAREA'].includes(e.target.tagName)) return;
-    if (e.key === 'ArrowRight') { state.step += 1; renderStep(); e.preventDefault(); }
-    if (e.key === 'ArrowLeft') { state.step -= 1; renderStep(); e.preventDefault(); }
+    if (!state.data?.tokens || ['INPUT', 'SELECT', 'TEXTAREA'].includes(e.target.tagName)) return;
+    if (e.key === 'ArrowRight') { state.step += 1; showStep(); e.preventDefault(); }
+    if (e.key === 'ArrowLeft') { state.step -= 1; showStep(); e.preventDefault(); }
   });
   run();
 }

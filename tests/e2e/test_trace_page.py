@@ -1,8 +1,10 @@
 """/trace in headless Chromium: step through the whole forward pass to the logits and back (keys and buttons),
 every step shows a title, an activation name with its shape and a sentence; the numbers drawn are the model's
-(the API's trace and an in-process recomputation from the checkpoint)."""
+(the API's trace and an in-process recomputation from the checkpoint). The page fetches the trace one group of
+names at a time (the embeddings, one block, the output stage), each group once, never the full trace."""
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -29,6 +31,25 @@ def plot_data(page, el_id: str, key: str):
     return page.evaluate(f"() => Array.from(document.getElementById('{el_id}').data[0].{key}, (r) => Array.isArray(r) ? Array.from(r) : r)")
 
 
+def expected_groups(info: dict) -> list[list[str]]:
+    """The `names` of the page's requests, in forward order, from the model's config (the shipped models all
+    have layer norms, so every glob matches)."""
+    n = info["config"]["n_layers"]
+    if info["arch"] != "encoder_decoder":
+        return [["hook_embed", "hook_pos_embed"], *[[f"blocks.{l}.*"] for l in range(n)],
+                ["ln_final.*", "hook_logits", "hook_probs"]]
+    return [["encoder.hook_embed", "encoder.hook_pos_embed"], *[[f"encoder.{l}.*"] for l in range(n)], ["encoder.ln_final.*"],
+            ["decoder.hook_embed", "decoder.hook_pos_embed"], *[[f"decoder.{l}.*"] for l in range(n)],
+            ["decoder.ln_final.*", "hook_logits", "hook_probs"]]
+
+
+def record_traces(page) -> list[dict]:
+    """The bodies of the page's POST /api/v1/trace requests, appended as they are sent."""
+    bodies: list[dict] = []
+    page.on("request", lambda r: bodies.append(json.loads(r.post_data)) if r.url.endswith("/api/v1/trace") else None)
+    return bodies
+
+
 def open_trace(page, server, model_id: str, extra: str = ""):
     text, target = INPUTS[model_id]
     url = f"{server}/trace?model={model_id}&text={text.replace(' ', '+')}" + (f"&target={target.replace(' ', '+')}" if target else "")
@@ -39,11 +60,17 @@ def open_trace(page, server, model_id: str, extra: str = ""):
 
 @pytest.mark.parametrize("model_id", [GPT, TRANSLATOR])
 def test_step_through_to_the_logits_and_back(page, server, model_id):
+    bodies = record_traces(page)
     text, target = open_trace(page, server, model_id)
     step, total = step_count(page)
     assert step == 1 and total > 30
     assert page.locator("#prev").is_disabled()
     info = api(server, f"/api/v1/models/{model_id}")
+    groups = expected_groups(info)
+    # the first load asks for the embeddings (and at most the next group, prefetched), never the full trace
+    assert 1 <= len(bodies) <= 2 and bodies[0]["names"] == groups[0], bodies
+    assert all(b["names"] in groups and b["precision"] == 4 and b["text"] == text and b.get("target") == target
+               for b in bodies), bodies
     names = {a["name"] for a in info["activation_names"]}
     titles, shown = [], []
     for i in range(1, total + 1):
@@ -63,7 +90,10 @@ def test_step_through_to_the_logits_and_back(page, server, model_id):
             screenshot(page, f"trace-{model_id}-step12")
         if i < total:
             page.keyboard.press("ArrowRight")
+            wait_ready(page)  # a step whose group is still in flight shows "loading …" until it is drawn
     assert page.locator("#next").is_disabled()
+    # the whole pass: every group requested exactly once, in forward order, each with one group's names
+    assert [b["names"] for b in bodies] == groups, [b["names"] for b in bodies]
     page.keyboard.press("ArrowRight")  # past the end: stays on the last step
     assert step_count(page) == (total, total)
     screenshot(page, f"trace-{model_id}-last")
@@ -79,8 +109,11 @@ def test_step_through_to_the_logits_and_back(page, server, model_id):
     # back to the start with the button
     for i in range(total, 1, -1):
         page.click("#prev")
+        wait_ready(page)
         assert step_count(page) == (i - 1, total)
+        assert page.locator("#step-name").text_content().split()[0] == shown[i - 2]
     assert page.locator("#prev").is_disabled() and titles[0] == page.locator("#step-title").text_content()
+    assert len(bodies) == len(groups)  # stepping back drew every step from the groups already fetched
 
 
 @pytest.mark.parametrize("model_id", [GPT, TRANSLATOR])
@@ -104,6 +137,7 @@ def test_shown_numbers_are_the_models(page, server, model_id):
     def goto(title_part: str, after: int = 0) -> int:
         i = next(i for i, t in enumerate(titles) if title_part in t and i >= after)
         steps.nth(i).click()
+        wait_ready(page)
         return i
 
     # the embedding row of token 2: the bars are W_E[id], equal to the API's hook_embed and to torch
@@ -138,6 +172,7 @@ def test_shown_numbers_are_the_models(page, server, model_id):
     assert [(o["x0"], o["x1"]) for o in outline] == [(d_head - 0.5, 2 * d_head - 0.5)]  # head 1
     # the last step: the top-10 bars are the largest next-word probabilities after token 2
     steps.nth(len(titles) - 1).click()
+    wait_ready(page)
     probs = cache["hook_probs"][2].numpy()
     shown = np.array(plot_data(page, "plot-side", "y"))
     np.testing.assert_allclose(shown, np.sort(probs)[::-1][:10], rtol=1e-3, atol=1e-6)
