@@ -181,3 +181,26 @@ def test_shown_numbers_are_the_models(page, server, model_id):
     assert lm.tokenizer.vocab[int(probs.argmax())] == page.evaluate(
         "() => document.getElementById('plot-side').layout.xaxis.ticktext[0]")
     screenshot(page, f"trace-{model_id}-probs")
+
+
+def test_a_block_in_flight_shows_loading(page, server):
+    """A step whose block has not arrived says "loading block l…" with data-ready false, and is drawn once the
+    block's request answers; the request in flight (the prefetch) is not sent twice."""
+    bodies = record_traces(page)
+    held = []
+    page.route("**/api/v1/trace", lambda r: held.append(r) if "blocks.1.*" in (r.request.post_data or "") else r.continue_())
+    open_trace(page, server, GPT, "&step=5")  # a step of block 0: block 0 is fetched, block 1 prefetched (held)
+    assert [b["names"] for b in bodies][:1] == [["blocks.0.*"]]
+    page.select_option("#layer", "blocks.1")
+    page.wait_for_selector("#step-loading:not([hidden])")
+    assert page.locator("#step-loading").text_content() == "loading block 1…"
+    assert page.get_attribute("body", "data-ready") == "false"
+    assert page.locator("#step-title").text_content() == "Block 1: residual stream in"
+    assert page.locator("#plot-main .hm image").count() == 0  # block 0's plot is not left under block 1's title
+    assert len(held) == 1
+    held[0].continue_()
+    wait_ready(page)
+    assert page.locator("#step-loading").is_hidden()
+    assert page.locator("#step-name").text_content().startswith("blocks.1.hook_resid_pre")
+    assert page.locator("#plot-main .hm image").count() == 1
+    assert [b["names"] for b in bodies].count(["blocks.1.*"]) == 1
