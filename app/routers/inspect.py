@@ -3,7 +3,6 @@ table, shuffled-words check, attention under a chosen mask, and single weights. 
 the loaded model's weights or one forward pass (model/inspect.py)."""
 from __future__ import annotations
 
-import math
 import re
 
 import torch
@@ -12,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from app.deps import get_models
 from app.errors import ApiError, handled
 from app.inputs import get_model, source_ids, target_ids
+from app.routers.trace import to_json_data
 from app.schemas import error_responses
 from app.schemas_inspect import (CurveOut, FfnIn, FfnOut, LensIn, LensOut, MaskIn, MaskOut, NormsOut, PositionsOut,
                                  ShuffleIn, ShuffleOut, TextIn, WeightOut)
@@ -38,15 +38,6 @@ def _words(loaded: LoadedModel, ids) -> list[str]:
 
 def _tokens_of(loaded: LoadedModel, stack: str, src, tgt) -> list[str]:
     return _words(loaded, src if stack in ("blocks", "encoder") else tgt)
-
-
-def _json(t: torch.Tensor, digits: int = 5):
-    """Nested lists with -inf as null and values rounded."""
-    def conv(x):
-        if isinstance(x, list):
-            return [conv(v) for v in x]
-        return None if math.isinf(x) or math.isnan(x) else round(x, digits)
-    return conv(t.float().tolist())
 
 
 def _cand(loaded: LoadedModel, i: int, p: float) -> dict:
@@ -153,8 +144,8 @@ def masked_attention(body: MaskIn, models=Depends(get_models)):
     allowed = build_mask(body.mask, len(keys), keys[None], loaded.cfg.pad_id)
     allowed = torch.ones(len(keys), len(keys), dtype=torch.bool) if allowed is None else allowed[0, 0]
     return {"model": loaded.id, "mask": body.mask, "layer_name": name, "tokens": _words(loaded, keys),
-            "allowed": allowed.tolist(), "attn_scores": _json(cache[f"{name}.hook_attn_scores"]),
-            "pattern": _json(cache[f"{name}.hook_pattern"])}
+            "allowed": allowed.tolist(), "attn_scores": to_json_data(cache[f"{name}.hook_attn_scores"], 6),
+            "pattern": to_json_data(cache[f"{name}.hook_pattern"], 6)}
 
 
 def weight_name(path: str) -> str:
@@ -194,4 +185,4 @@ def weight(model_id: str, name: str, models=Depends(get_models)):
     t = weights[name]
     if t.numel() > MAX_WEIGHT_VALUES:
         raise ApiError(422, "too_large", f"{name} has {t.numel()} values; at most {MAX_WEIGHT_VALUES} are served")
-    return {"model": loaded.id, "name": name, "shape": list(t.shape), "data": _json(t, 6)}
+    return {"model": loaded.id, "name": name, "shape": list(t.shape), "data": to_json_data(t, 7)}
