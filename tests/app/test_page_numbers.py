@@ -12,24 +12,15 @@ import math
 import numpy as np
 import pytest
 import torch
-from fastapi.testclient import TestClient
-
-from app.config import Settings
-from app.main import create_app
 
 GPT, TRANSLATOR, NO_POS = "tiny-gpt", "tiny-translator", "tiny-gpt-no-pos"
 TOL = dict(rtol=1e-3, atol=2e-4)
 
 
 @pytest.fixture(scope="module")
-def client():
-    with TestClient(create_app(Settings())) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def models(client):
-    return client.app.state.models
+def models(loaded):
+    """{id: LoadedModel} as the app loaded them (the `client` and `loaded` fixtures are in conftest.py)."""
+    return loaded
 
 
 def sample_text(loaded, n: int = 6) -> str:
