@@ -36,7 +36,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.models = load_models(settings)
         yield
 
-    app = FastAPI(title="Transformer X-Ray", version="1.0.0", lifespan=lifespan,
+    # docs_url/redoc_url None: /docs is served by routers/pages.py from local Swagger UI files (FastAPI's own page
+    # loads them from a CDN, a blank page offline); /redoc is not served.
+    app = FastAPI(title="Transformer X-Ray", version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Every intermediate of a small trained transformer's forward pass, as JSON.")
     app.state.settings = settings
     # level 1: a 32-token full trace (0.9-1.2 MB of JSON) compresses in ~9 ms vs ~30 ms at level 5, for ~13% more
