@@ -98,6 +98,7 @@ export function startPage(spec) {
     if (!read.fromUrl.has('text')) state.text = ex.text;
     if (params.target && !read.fromUrl.has('target')) state.target = ex.target;
   }
+  noticeBox();  // always there (empty: hidden), so that a note never moves the page's layout twice
   read.notes.forEach(notice);
 
   const page = {
