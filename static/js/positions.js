@@ -13,9 +13,10 @@ import { param } from './url-state.js';
 // barely moves (under one percentage point); from SMALL on, order changes the prediction.
 const IDENTICAL = 1e-5;
 const SMALL = 0.01;
+const ID_TEXT = IDENTICAL.toExponential(0);  // "1e-5"
 
 function verdict(diff) {
-  if (diff < IDENTICAL) return [el('strong', { textContent: 'identical' }), `: order is invisible (change < ${IDENTICAL})`];
+  if (diff < IDENTICAL) return [el('strong', { textContent: 'identical' }), `: order is invisible (change < ${ID_TEXT})`];
   if (diff < SMALL) return ['barely changes', ` (< ${SMALL}): order hardly matters here`];
   return [el('strong', { textContent: 'changes' }), ` (≥ ${SMALL}): order matters`];
 }
@@ -46,7 +47,7 @@ async function shuffle(page) {
   $('shuffle-result').replaceChildren(words, ...(unk ? [el('p', { className: 'unk-note', textContent: unk })] : []),
     el('div', { className: 'table-wrap' }, [el('table', { className: 'shuffle-table' }, [head, ...rows])]),
     el('p', { className: 'muted', id: 'shuffle-thresholds', textContent: `Verdicts compare the largest change of any next-word probability `
-      + `(0 to 1): below ${IDENTICAL} is float rounding ("identical"), below ${SMALL} (one percentage point) "barely changes", `
+      + `(0 to 1): below ${ID_TEXT} is float rounding ("identical"), below ${SMALL} (one percentage point) "barely changes", `
       + `from ${SMALL} on "changes". Without position vectors and without a mask, attention sums over a set: every order gives `
       + 'the same numbers. A causal mask alone already leaks order, since each position sees a different prefix.' }));
 }
