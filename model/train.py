@@ -60,12 +60,12 @@ ENGLISH = ModelConfig(arch="decoder", d_model=128, n_heads=4, n_layers=2, d_mlp=
 _ENGLISH = ("Decoder-only, 2 layers × 4 heads, d_model 128, byte-level BPE (4,096 tokens), trained on real English: "
             "Jane Austen's novels and WordNet's example sentences, with some passages repeated so that an "
             "induction head forms.")
-_SHORT = dict(corpus="english-bpe", steps=800, batch=32, lr=3e-3, warmup=100, eval_every=100, p_repeat=0.25,
+_SHORT = dict(corpus="english-bpe", steps=600, batch=32, lr=3e-3, warmup=100, eval_every=100, p_repeat=0.25,
               half=True)
 
 
 def _short(cfg: ModelConfig, what: str, **kw) -> Recipe:
-    return Recipe(cfg, f"english-gpt-short {what} (800 steps, the same data and seed).", **{**_SHORT, **kw})
+    return Recipe(cfg, f"english-gpt-short {what} (600 steps, the same data and seed).", **{**_SHORT, **kw})
 
 
 RECIPES: dict[str, Recipe] = {
