@@ -1,13 +1,18 @@
 """One glossary of activation names: the dims of each and one sentence on what it holds.
 
-Names follow TransformerLens (`blocks.{l}.attn.hook_pattern`, ...). Extras beyond TransformerLens:
-`ln*.hook_mean`, `ln*.hook_standardized`, `attn.hook_dot`, `attn.hook_scaled`, `hook_probs`, and, in the
-decoder of an encoder-decoder, `ln_cross`, `cross_attn.*`, `hook_cross_attn_out`, `hook_resid_mid_cross`.
+Names follow TransformerLens and mean what they mean in its default loading (`HookedTransformer.from_pretrained`,
+fold_ln=True, whose norms are `LayerNormPre`): `ln*.hook_normalized` is (x - mean) / scale, before γ and β.
+Extras beyond TransformerLens (EXTRAS, marked `extra` in the API) never reuse a TransformerLens name:
+`ln*.hook_mean`, `ln*.hook_out` (the norm's output after γ and β), `attn.hook_dot`, `attn.hook_scaled`,
+`hook_logits`, `hook_probs`, and, in the decoder of an encoder-decoder, `ln_cross.*`, `cross_attn.*`,
+`hook_cross_attn_out`, `hook_resid_mid_cross`.
 Dims never include the batch: the API and `run_with_cache` on 1-D input drop it.
 """
 from __future__ import annotations
 
 import re
+
+from .hooks import forward_order
 
 POS, KEY, HEAD_QK = ["pos", "d_model"], ["key_pos", "head", "d_head"], ["head", "query_pos", "key_pos"]
 
@@ -17,8 +22,8 @@ LEAVES: dict[str, tuple[list[str], str]] = {
     "hook_resid_pre": (POS, "residual stream entering the block"),
     "hook_mean": (["pos"], "mean over d_model of the layer norm's input, per token"),
     "hook_scale": (["pos"], "sqrt(variance + eps) of the layer norm's input, per token"),
-    "hook_standardized": (POS, "(x - mean) / scale: zero mean, unit variance, before γ and β"),
-    "hook_normalized": (POS, "layer norm output: standardized · γ + β"),
+    "hook_normalized": (POS, "(x - mean) / scale: zero mean, unit variance, before γ and β"),
+    "hook_out": (POS, "layer norm output: normalized · γ + β (what the next sublayer reads)"),
     "hook_q": (["pos", "head", "d_head"], "queries: x · W_Q + b_Q, per head"),
     "hook_k": (KEY, "keys: x · W_K + b_K, per head (for cross-attention, from the encoder output)"),
     "hook_v": (KEY, "values: x · W_V + b_V, per head (for cross-attention, from the encoder output)"),
@@ -42,6 +47,17 @@ LEAVES: dict[str, tuple[list[str], str]] = {
 }
 
 
+# Leaves that TransformerLens does not have (or, for hook_logits, has no hook for): documented extras.
+EXTRA_LEAVES = frozenset({"hook_mean", "hook_out", "hook_dot", "hook_scaled", "hook_logits", "hook_probs",
+                          "hook_cross_attn_out", "hook_resid_mid_cross"})
+EXTRA_PARTS = (".cross_attn.", ".ln_cross.")  # modules only the decoder of an encoder-decoder has
+
+
+def is_extra(name: str) -> bool:
+    """True for a name that is not a TransformerLens name (an extra of this project)."""
+    return leaf(name) in EXTRA_LEAVES or any(p in f".{name}" for p in EXTRA_PARTS)
+
+
 def leaf(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
@@ -60,8 +76,10 @@ def generic(name: str) -> str:
 
 
 def activation_names(model) -> list[dict]:
-    """[{name, dims, description}] for every hook of `model`, in forward order."""
-    return [{"name": n, "dims": dims_of(n), "description": describe(n)} for n in model.hook_names]
+    """[{name, dims, description, extra}] for every hook of `model`, in the order the forward pass reaches them
+    (`hooks.forward_order`, from a traced run, not from the order the modules were registered)."""
+    return [{"name": n, "dims": dims_of(n), "description": describe(n), "extra": is_extra(n)}
+            for n in forward_order(model)]
 
 
 def shape_of(name: str, cfg, n_src: int, n_tgt: int | None = None, n_heads: int | None = None) -> list[int]:

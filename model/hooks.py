@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextvars
 import fnmatch
+import threading
+import weakref
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator
 
@@ -78,7 +80,7 @@ class HookPoint(nn.Module):
 
 def assign_hook_names(root: nn.Module, rename: Callable[[str], str] = lambda s: s) -> list[str]:
     """Give every HookPoint under `root` its dotted module path (optionally rewritten); return the names in
-    forward order."""
+    registration order (`forward_order` gives the order of the forward pass)."""
     names = []
     for path, module in root.named_modules():
         if isinstance(module, HookPoint):
@@ -122,3 +124,28 @@ def is_capturing(name: str) -> bool:
     """True when the call in progress wants `name` (lets the model skip work done only for display)."""
     capture = _ACTIVE.get()
     return capture is not None and capture.wanted(name)
+
+
+_ORDER: "weakref.WeakKeyDictionary[nn.Module, list[str]]" = weakref.WeakKeyDictionary()
+_ORDER_LOCK = threading.Lock()
+
+
+def forward_order(model: nn.Module) -> list[str]:
+    """Every hook name of `model` in the order a forward pass reaches it, from a traced run on two tokens (capture
+    order), not from the order the modules were registered (which puts e.g. `hook_logits`, registered on the root,
+    first). Computed once per model. The model must expose `cfg` (vocab_size, pad_id) and `arch`."""
+    with _ORDER_LOCK:
+        names = _ORDER.get(model)
+    if names is not None:
+        return names
+    cfg = model.cfg
+    tokens = torch.full((1, 2), (cfg.pad_id + 1) % cfg.vocab_size)  # not padding, so no row is fully masked
+    with torch.inference_mode(), capturing() as store:
+        model(tokens, tokens) if model.arch == "encoder_decoder" else model(tokens)
+    names = list(store)  # a dict keeps the order of first insertion, i.e. of the forward pass
+    registered = [m.name for m in model.modules() if isinstance(m, HookPoint)]
+    if sorted(names) != sorted(registered):
+        raise RuntimeError(f"hooks that the forward pass did not reach: {sorted(set(registered) - set(names))}")
+    with _ORDER_LOCK:
+        _ORDER[model] = names
+    return names

@@ -27,15 +27,15 @@ class LayerNorm(nn.Module):
         self.b = nn.Parameter(torch.zeros(d_model))  # β
         self.hook_mean = HookPoint()  # [pos]
         self.hook_scale = HookPoint()  # [pos]  sqrt(var + eps)
-        self.hook_standardized = HookPoint()  # [pos, d_model]  (x - mean) / scale, before γ and β
-        self.hook_normalized = HookPoint()  # [pos, d_model]  after γ and β (the layer's output)
+        self.hook_normalized = HookPoint()  # [pos, d_model]  (x - mean) / scale, before γ and β (as TransformerLens)
+        self.hook_out = HookPoint()  # [pos, d_model]  normalized · γ + β, the layer's output (extra name)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mean = self.hook_mean(x.mean(-1))
         centered = x - mean[..., None]
         scale = self.hook_scale((centered.pow(2).mean(-1) + self.eps).sqrt())
-        standardized = self.hook_standardized(centered / scale[..., None])
-        return self.hook_normalized(standardized * self.w + self.b)
+        normalized = self.hook_normalized(centered / scale[..., None])
+        return self.hook_out(normalized * self.w + self.b)
 
 
 def build_mask(kind: str, q_len: int, k_tokens: torch.Tensor, pad_id: int) -> torch.Tensor | None:

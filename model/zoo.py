@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .config import ModelConfig
-from .tokenizer import WordTokenizer
+from .tokenizer import BPETokenizer, WordTokenizer
 from .transformer import EncoderDecoder, Transformer, build_model
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
@@ -23,7 +23,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 class LoadedModel:
     id: str
     model: Transformer
-    tokenizer: WordTokenizer
+    tokenizer: WordTokenizer | BPETokenizer
     meta: dict = field(default_factory=dict)  # description, training record, metrics (the json beside the weights)
 
     @property
@@ -61,13 +61,39 @@ def available(directory: Path = CHECKPOINT_DIR) -> list[str]:
     return sorted(ids, key=lambda i: (i != DEFAULT_MODEL, i))
 
 
-def save(loaded: LoadedModel, directory: Path = CHECKPOINT_DIR) -> None:
+def save(loaded: LoadedModel, directory: Path = CHECKPOINT_DIR, dtype: torch.dtype | None = None) -> None:
+    """Write the weights (as `dtype`, e.g. float16 for small snapshots; loading turns them back to float32)
+    and the json. A BPE tokenizer is written once as `<name>.tokenizer.json`, named by meta["tokenizer"]."""
     directory.mkdir(parents=True, exist_ok=True)
     weights, meta_path = checkpoint_paths(loaded.id, directory)
-    state = {k: v.detach().contiguous() for k, v in loaded.model.state_dict().items()}
+    state = {k: v.detach().to(dtype or v.dtype).contiguous() for k, v in loaded.model.state_dict().items()}
     save_file(state, str(weights))
-    meta = dict(loaded.meta, id=loaded.id, config=loaded.cfg.to_dict(), vocab=loaded.tokenizer.vocab)
+    meta = dict(loaded.meta, id=loaded.id, config=loaded.cfg.to_dict())
+    if isinstance(loaded.tokenizer, BPETokenizer):
+        # one tokenizer.json shared by every checkpoint trained with it, beside them in the zoo folder
+        name = meta.setdefault("tokenizer", f"{loaded.id}.tokenizer.json")
+        if not any((d / name).exists() for d in _tokenizer_dirs(directory)):
+            loaded.tokenizer.save(directory / name)
+    else:
+        meta["vocab"] = loaded.tokenizer.vocab
     meta_path.write_text(json.dumps(meta, indent=1) + "\n")
+
+
+def _tokenizer_dirs(directory: Path) -> tuple[Path, ...]:
+    """Where a checkpoint's tokenizer.json may lie: beside it, in the folder above `timeline/<id>/` (a
+    snapshot's model), or in the zoo folder."""
+    return directory, directory.parent.parent, CHECKPOINT_DIR
+
+
+def load_tokenizer(meta: dict, directory: Path = CHECKPOINT_DIR) -> WordTokenizer | BPETokenizer:
+    """The word-level vocabulary stored in the json, or the tokenizer.json it names (looked up beside the
+    checkpoint, then in the zoo folder, so timeline snapshots share their model's file)."""
+    if "vocab" in meta:
+        return WordTokenizer(meta["vocab"])
+    for folder in _tokenizer_dirs(directory):
+        if (folder / meta["tokenizer"]).exists():
+            return BPETokenizer.from_file(folder / meta["tokenizer"])
+    raise FileNotFoundError(f"tokenizer file {meta['tokenizer']} not found beside the checkpoint")
 
 
 def load(model_id: str, directory: Path = CHECKPOINT_DIR) -> LoadedModel:
@@ -81,6 +107,6 @@ def load(model_id: str, directory: Path = CHECKPOINT_DIR) -> LoadedModel:
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    tokenizer = WordTokenizer(meta["vocab"])
+    tokenizer = load_tokenizer(meta, directory)
     meta = {k: v for k, v in meta.items() if k not in ("config", "vocab", "id")}
     return LoadedModel(model_id, model, tokenizer, meta)

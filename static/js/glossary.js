@@ -27,10 +27,7 @@ function parts(name) {
 function traceTarget(name) {
   const { prefix, leaf } = parts(name);
   if (leaf === 'hook_k' || leaf === 'hook_v') return `${prefix}.hook_q`;
-  // a layer norm's statistics are drawn with its output (hook_out where the model names it so, else hook_normalized)
-  if (['hook_mean', 'hook_scale', 'hook_standardized', 'hook_normalized', 'hook_out'].includes(leaf)) {
-    return info.activation_names.some((a) => a.name === `${prefix}.hook_out`) ? `${prefix}.hook_out` : `${prefix}.hook_normalized`;
-  }
+  if (['hook_mean', 'hook_scale', 'hook_normalized'].includes(leaf)) return `${prefix}.hook_out`;  // drawn with the norm's output
   if (leaf === 'hook_pre_linear') return `${prefix}.hook_pre`;
   return name;
 }

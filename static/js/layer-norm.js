@@ -22,13 +22,8 @@ function inputOf(ln, names, cfg) {
   return `${stack}.${cfg.n_layers - 1}.hook_resid_post`;
 }
 
-// The norm's two outputs under this model's names: (x − mean) / scale, and that · γ + β. TransformerLens calls the
-// first hook_normalized; a model that names the γβ output hook_out follows it, the older names are
-// hook_standardized / hook_normalized.
-function lnNames(ln, names) {
-  if (names.has(`${ln}.hook_out`)) return { standardized: `${ln}.hook_normalized`, output: `${ln}.hook_out` };
-  return { standardized: `${ln}.hook_standardized`, output: `${ln}.hook_normalized` };
-}
+// The norm's two outputs: (x − mean) / scale (hook_normalized, as in TransformerLens) and that · γ + β (hook_out).
+const lnNames = (ln) => ({ standardized: `${ln}.hook_normalized`, output: `${ln}.hook_out` });
 
 async function run(page) {
   const { model, text, target } = page.state;
@@ -39,7 +34,7 @@ async function run(page) {
   const ln = choose(page, 'ln', $('ln'), norms);
   $('target-label').hidden = info.arch !== 'encoder_decoder';
   const cfg = info.config;
-  const { standardized, output } = lnNames(ln, names);
+  const { standardized, output } = lnNames(ln);
   const input = cfg.norm === 'pre' ? inputOf(ln, names, cfg) : null;
   const body = { model, text, precision: 5,
     names: [`${ln}.hook_mean`, `${ln}.hook_scale`, standardized, output, ...(input ? [input] : [])] };

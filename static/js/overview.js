@@ -8,8 +8,8 @@ import { el } from './dom.js';
 import { $, startPage } from './page.js';
 import { param } from './url-state.js';
 
-const OUT_HOOK = { embed: 'hook_embed', pos_embed: 'hook_pos_embed', ln1: 'hook_scale', ln2: 'hook_scale',
-  ln_cross: 'hook_scale', ln_final: 'hook_scale', attn: 'hook_attn_out', cross_attn: 'hook_cross_attn_out',
+const OUT_HOOK = { embed: 'hook_embed', pos_embed: 'hook_pos_embed', ln1: 'hook_out', ln2: 'hook_out',
+  ln_cross: 'hook_out', ln_final: 'hook_out', attn: 'hook_attn_out', cross_attn: 'hook_cross_attn_out',
   mlp: 'hook_mlp_out', unembed: 'hook_logits' };
 const TITLE = { embed: 'Token embedding', pos_embed: 'Positional encoding', ln1: 'Layer norm', ln2: 'Layer norm', ln_cross: 'Layer norm',
   ln_final: 'Final layer norm', attn: 'Self-attention', cross_attn: 'Cross-attention', mlp: 'Feed-forward (FFN)', unembed: 'Unembedding → logits' };
@@ -46,9 +46,7 @@ function outShape(info, m) {
   if (!a) return '';
   const cfg = info.config;
   const size = { d_model: cfg.d_model, d_vocab: cfg.vocab_size, d_mlp: cfg.d_mlp };
-  // a layer norm's output has the shape of its input, [pos, d_model]
-  const dims = isLn ? ['pos', 'd_model'] : a.dims;
-  return `out [${dims.map((d) => (size[d] === undefined ? d : `${d}=${size[d]}`)).join(', ')}]`;
+  return `out [${a.dims.map((d) => (size[d] === undefined ? d : `${d}=${size[d]}`)).join(', ')}]`;
 }
 
 function linkFor(id, m) {

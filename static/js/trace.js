@@ -19,9 +19,8 @@ let ui = null;
 let page = null;
 
 // ---------------------------------------------------------------- the steps of the forward pass
-// The layer norm's output (after γ and β): hook_out where the model has it (TransformerLens's hook_normalized is
-// then the standardized value before γ and β), else hook_normalized.
-let lnOut = 'hook_normalized';
+// The layer norm's output after γ and β (TransformerLens's hook_normalized is the standardized value before them).
+const lnOut = 'hook_out';
 
 function lnSteps(p, ln, where) {
   return [{ kind: 'ln', name: `${p}.${ln}.${lnOut}`, ln: `${p}.${ln}`, title: `Layer norm (${ln}) ${where}`,
@@ -101,7 +100,6 @@ function blockSteps(prefix, l, cfg, names) {
 function buildSteps(info) {
   const cfg = { ...info.config, d_head: info.config.d_head || info.config.d_model / info.config.n_heads };
   const names = new Set(info.activation_names.map((a) => a.name));
-  lnOut = [...names].some((n) => n.endsWith('.hook_out') && /ln/.test(n)) ? 'hook_out' : 'hook_normalized';
   const stacks = cfg.arch === 'encoder_decoder' ? ['encoder', 'decoder'] : ['blocks'];
   const steps = [];
   for (const stack of stacks) {
