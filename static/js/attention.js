@@ -265,7 +265,9 @@ function renderGrid(layers) {
   });
   grid.replaceChildren(...cells);
   $('grid-title').textContent = `Every layer × head: ${current.kind.label}${current.snap ? ` at training step ${current.snap.step}` : ''}`;
-  return Promise.all(plots.map(([p, z]) => heatmap(p, { z, compact: true, staticPlot: true, zmin: 0, zmax: 1, colorscale: 'Viridis', height: 120 })));
+  // queued after the charts update() draws (called right after this): the thumbnails come last
+  return Promise.resolve().then(() => Promise.all(plots.map(([p, z]) => heatmap(p, { z, compact: true, staticPlot: true, zmin: 0, zmax: 1,
+    colorscale: 'Viridis', height: 120 }))));
 }
 
 function update() {

@@ -146,13 +146,32 @@ function quietModebar(el) {
   el.addEventListener('pointerdown', () => { el.dataset.toolbarActive = 'true'; quietModebar(el); });
 }
 
+/** performance.mark('xray-first-picture') the first time the page shows a picture of its data (its first chart
+ *  drawn, or page.js's first finished run for pages whose picture is a table or a diagram). bench/page_timing.py
+ *  reads it. */
+export function markFirstPicture() {
+  if (!performance.getEntriesByName('xray-first-picture').length) performance.mark('xray-first-picture');
+}
+
+// Charts are drawn one at a time, with a frame between two, so the browser paints the first one before it lays
+// out the next (a page that starts five charts at once would otherwise show nothing until all five are done).
+let queue = Promise.resolve();
+const nextFrame = () => new Promise((resolve) => { requestAnimationFrame(() => setTimeout(resolve, 0)); });
+
 /** Draw (or redraw) traces into `el` with the shared config; resolves to the chart element. */
-export async function draw(el, traces, layout, { filename, config = {} } = {}) {
+export function draw(el, traces, layout, opts = {}) {
+  const mine = queue.then(() => drawNow(el, traces, layout, opts));
+  queue = mine.then(nextFrame, nextFrame);
+  return mine;
+}
+
+async function drawNow(el, traces, layout, { filename, config = {} } = {}) {
   const Plotly = await loadPlotly();
   const full = { paper_bgcolor: '#fff', font: FONT, ...layout };
   await Plotly.react(el, traces, full, { ...plotConfig(filename || (layout.title && layout.title.text) || el.id), ...config });
   quietModebar(el);
   el.dataset.drawn = 'true';
+  if (!(config.staticPlot)) markFirstPicture();  // (the attention grid's thumbnails are not the picture)
   return el;
 }
 
