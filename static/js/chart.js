@@ -158,6 +158,12 @@ export function markFirstPicture() {
 let queue = Promise.resolve();
 const nextFrame = () => new Promise((resolve) => { requestAnimationFrame(() => setTimeout(resolve, 0)); });
 
+/** Resolves once no chart is waiting to be drawn (pages say data-ready="true" only then). */
+export async function whenIdle() {
+  let q;
+  do { q = queue; await q; } while (q !== queue);  // eslint-disable-line no-await-in-loop
+}
+
 /** Draw (or redraw) traces into `el` with the shared config; resolves to the chart element. */
 export function draw(el, traces, layout, opts = {}) {
   const mine = queue.then(() => drawNow(el, traces, layout, opts));

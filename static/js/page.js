@@ -8,7 +8,7 @@
 //  - writes the state back to the URL after each run and whenever page.save() is called,
 //  - marks the first picture of the page's data (chart.markFirstPicture; bench/page_timing.py reads it),
 //  - starts loading plotly.js at once on pages that draw charts, in parallel with the first API request.
-import { loadPlotly, markFirstPicture } from './chart.js';
+import { loadPlotly, markFirstPicture, whenIdle } from './chart.js';
 import { setOptions } from './dom.js';
 import { EXAMPLES } from './examples.js';
 import { defaults, embeddedModels, readState, writeState } from './url-state.js';
@@ -54,6 +54,7 @@ export async function runPage(work, busy = 'Running…') {
   document.body.dataset.ready = 'false';
   try {
     await work(isLatest);
+    await whenIdle();  // every chart the page asked for is drawn
     if (!isLatest()) return false;
     document.body.dataset.ready = 'true';
     markFirstPicture();

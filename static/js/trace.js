@@ -4,7 +4,7 @@
 // step needs them, keeps every fetched group for the current (model, text, target) and fetches the next group
 // in the background once a step is drawn.
 import { modelInfo, postJSON } from './api.js';
-import { purge } from './chart.js';
+import { purge, whenIdle } from './chart.js';
 import { heatmap, bars } from './heatmap.js';
 import { el, setOptions } from './dom.js';
 import { $, notice, startPage } from './page.js';
@@ -245,7 +245,8 @@ function showStep() {
   if (s.block && /\.\d+$/.test(s.block)) $('layer').value = s.block;
   page.save();
   if (d.loaded.has(s.group)) {
-    return drawStep().then(() => { if (state.data === d && ui.step === step) document.body.dataset.ready = 'true'; },
+    document.body.dataset.ready = 'false';
+    return drawStep().then(whenIdle).then(() => { if (state.data === d && ui.step === step) document.body.dataset.ready = 'true'; },
       (e) => showError(e));
   }
   document.body.dataset.ready = 'false';
@@ -262,6 +263,7 @@ function showStep() {
     if (!current()) return;
     $('error').textContent = '';
     await drawStep();
+    await whenIdle();
     if (current()) document.body.dataset.ready = 'true';
   }, (e) => { if (current()) showError(e); });
 }
