@@ -18,6 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from model import threads
+
 log = logging.getLogger("xray")
 
 
@@ -36,10 +38,12 @@ def error_response(e: ApiError) -> JSONResponse:
 
 
 def handled(fn):
-    """Run a torch route under `torch.inference_mode()`; turn ApiError / ValueError into the error format."""
+    """Run a torch route under `torch.inference_mode()` with the process's torch thread count applied in the
+    thread that runs it (model/threads.py); turn ApiError / ValueError into the error format."""
 
     @functools.wraps(fn)
     def wrapper(*a, **kw):
+        threads.apply()
         try:
             with torch.inference_mode():
                 return fn(*a, **kw)

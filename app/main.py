@@ -4,12 +4,11 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import torch
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from model import alloc, zoo
+from model import alloc, threads, zoo
 
 from . import errors
 from .config import Settings, get_settings
@@ -28,10 +27,10 @@ def load_models(settings: Settings) -> dict[str, zoo.LoadedModel]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    threads.configure(settings.torch_threads)  # the process's count; request threads apply it (errors.handled)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        torch.set_num_threads(settings.torch_threads)
         alloc.tune_malloc()  # kept activations come from the heap, not a fresh mmap each (model/alloc.py)
         app.state.models = load_models(settings)
         yield

@@ -46,5 +46,6 @@ def test_checkpoint_round_trip_uses_safetensors(make_model, tmp_path):
     assert {p.name for p in tmp_path.iterdir()} == {"random.safetensors", "random.json"}
     back = load("random", tmp_path)
     src, tgt = torch.tensor([[5, 6, 3]]), torch.tensor([[2, 7]])
+    # exact by construction: safetensors stores the float32 weights bit for bit, and the same forward runs on them
     torch.testing.assert_close(back.model(src, tgt), m.model(src, tgt), rtol=0, atol=0)
     assert back.tokenizer.vocab == VOCAB and back.description == "random weights"

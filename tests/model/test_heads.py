@@ -33,6 +33,7 @@ def test_uniform_attention_scores_equal_the_hand_computation():
     lengths = [len(data.english_document(rng, 40)) + 1 for _ in range(heads.N_PROBES // 4)]
     expect_prev = sum(sum(1 / (q + 1) for q in range(1, n)) / (n - 1) for n in lengths) / len(lengths)
     for h in out:
+        # scores are float32 means of float32 softmax weights over 30 probes (N_PROBES / 4); the hand computation is float64
         assert h["scores"]["previous-token"] == pytest.approx(expect_prev, abs=1e-4)
         assert h["scores"]["self"] == pytest.approx(expect_prev, abs=1e-4)
         assert h["scores"]["first-token"] == pytest.approx(expect_prev, abs=1e-4)
