@@ -3,7 +3,7 @@ an independent numpy re-computation from the traced activations and the served w
 
 The trace page shows each step of the forward pass side by side, so the steps must compose exactly:
 scaled = dot / √d_head, pattern = softmax(scores), z = pattern · v, ... The component pages use the
-read-outs of app/routers/inspect.py (logit lens, norms, sparsity, positions, masks), re-derived here.
+read-outs of app/routers/readouts.py (logit lens, norms, sparsity, positions, masks), re-derived here.
 """
 from __future__ import annotations
 
