@@ -93,11 +93,28 @@ def test_generate_same_seed_same_output(client, loaded, words, mid):
     lm = loaded[mid]
     body = {"model": mid, "text": words(lm, 3), "max_new_tokens": 8, "temperature": 1.3, "seed": 7}
     a, b = client.post("/api/v1/generate", json=body).json(), client.post("/api/v1/generate", json=body).json()
-    assert a == b and 1 <= len(a["steps"]) <= 8
+    assert a == b
+    eos = lm.tokenizer.eos_id
+    ids = [s["id"] for s in a["steps"]]
+    assert len(ids) == 8 or (ids[-1] == eos and eos not in ids[:-1])  # the budget, or stopped at <eos>
     assert a["tokens"] == [s["token"] for s in a["steps"]]
+    # every step: the chosen token and the listed candidates come from the model's own distribution at that
+    # point, re-derived here from a direct forward on the prefix and transformers' warpers
+    src = lm.encode(body["text"])
+    seq = [lm.tokenizer.bos_id] if lm.is_encoder_decoder else list(src)
     for s in a["steps"]:
-        assert s["token"] == lm.tokenizer.vocab[s["id"]] and 0 < s["prob"] <= 1
-        assert s["id"] in [c["id"] for c in s["candidates"]] or len(s["candidates"]) == 5
+        with torch.inference_mode():
+            if lm.is_encoder_decoder:
+                logits = lm.model(torch.tensor([src]), torch.tensor([seq]))[0, -1]
+            else:
+                logits = lm.model(torch.tensor([seq]))[0, -1]
+        want = hf_filter(logits.double().numpy(), body["temperature"])["probs"].astype(np.float32)
+        assert s["token"] == lm.tokenizer.vocab[s["id"]] and want[s["id"]] > 0
+        # float32 probabilities on both sides, from float64 ones that differ by rounding only (~1e-16)
+        assert s["prob"] == pytest.approx(float(want[s["id"]]), rel=1e-6)
+        top5 = sorted(np.flatnonzero(want > 0), key=lambda i: (-want[i], i))[:5]
+        assert [c["id"] for c in s["candidates"]] == top5
+        seq.append(s["id"])
     outs = {tuple(client.post("/api/v1/generate", json={**body, "seed": s}).json()["tokens"]) for s in range(6)}
     assert len(outs) > 1  # at temperature 1.3 different seeds do not all give the same text
 
