@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import contextvars
 import fnmatch
+import threading
+import weakref
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 import torch
@@ -47,12 +50,26 @@ class _Capture:
         self.store: dict[str, torch.Tensor] = {}
 
 
+@dataclass(frozen=True)
+class HookSpec:
+    """What a component declares about one of its capture points: the dims of the captured tensor (batch
+    dropped), a short title for the step, and one sentence on what it holds. The glossary, the model's list of
+    steps and the shapes of a trace are all read from these declarations."""
+    dims: tuple[str, ...]
+    title: str
+    description: str
+
+    def with_dims(self, *dims: str) -> "HookSpec":
+        return HookSpec(tuple(dims), self.title, self.description)
+
+
 class HookPoint(nn.Module):
     """Identity module. When a capture is active and wants this name, the tensor is recorded (detached)."""
 
-    def __init__(self) -> None:
+    def __init__(self, spec: HookSpec | None = None) -> None:
         super().__init__()
         self.name = ""  # filled in by `assign_hook_names` once the model tree is built
+        self.spec = spec  # declared by the component that owns it (see `add_hooks`)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         capture = _ACTIVE.get()
@@ -74,6 +91,12 @@ class HookPoint(nn.Module):
         if self.name == capture.stop_after:
             raise StopForward(self.name)
         return x
+
+
+def add_hooks(module: nn.Module, specs: dict[str, HookSpec]) -> None:
+    """Register one HookPoint per declared spec on `module`, as attributes named by the spec's key."""
+    for leaf, spec in specs.items():
+        setattr(module, leaf, HookPoint(spec))
 
 
 def assign_hook_names(root: nn.Module, rename: Callable[[str], str] = lambda s: s) -> list[str]:
@@ -122,3 +145,28 @@ def is_capturing(name: str) -> bool:
     """True when the call in progress wants `name` (lets the model skip work done only for display)."""
     capture = _ACTIVE.get()
     return capture is not None and capture.wanted(name)
+
+
+_ORDER: "weakref.WeakKeyDictionary[nn.Module, list[str]]" = weakref.WeakKeyDictionary()
+_ORDER_LOCK = threading.Lock()
+
+
+def forward_order(model: nn.Module) -> list[str]:
+    """Every hook name of `model` in the order a forward pass reaches it, from a traced run on two tokens (capture
+    order), not from the order the modules were registered (which puts e.g. `hook_logits`, registered on the root,
+    first). Computed once per model. The model must expose `cfg` (vocab_size, pad_id) and `arch`."""
+    with _ORDER_LOCK:
+        names = _ORDER.get(model)
+    if names is not None:
+        return names
+    cfg = model.cfg
+    tokens = torch.full((1, 2), (cfg.pad_id + 1) % cfg.vocab_size)  # not padding, so no row is fully masked
+    with torch.inference_mode(), capturing() as store:
+        model(tokens, tokens) if model.arch == "encoder_decoder" else model(tokens)
+    names = list(store)  # a dict keeps the order of first insertion, i.e. of the forward pass
+    registered = [m.name for m in model.modules() if isinstance(m, HookPoint)]
+    if sorted(names) != sorted(registered):
+        raise RuntimeError(f"hooks that the forward pass did not reach: {sorted(set(registered) - set(names))}")
+    with _ORDER_LOCK:
+        _ORDER[model] = names
+    return names

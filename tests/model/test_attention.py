@@ -30,7 +30,7 @@ def test_self_attention_matches_multihead_attention(make_model, layer):
     model = make_model(CFG)
     tokens = torch.randint(4, 30, (10,))
     _, cache = run_with_cache(model, tokens)
-    x = cache[f"blocks.{layer}.ln1.hook_normalized"][None]
+    x = cache[f"blocks.{layer}.ln1.hook_out"][None]
     causal = torch.ones(10, 10, dtype=torch.bool).triu(1)  # True = not allowed, MHA's convention
     out, weights = to_mha(model.stack.blocks[layer].attn)(x, x, x, attn_mask=causal, average_attn_weights=False)
     torch.testing.assert_close(cache[f"blocks.{layer}.hook_attn_out"], out[0], rtol=1e-4, atol=1e-5)
@@ -70,7 +70,7 @@ def test_cross_attention_matches_multihead_attention(make_model):
     tgt = torch.tensor([[2, 9, 10, 11]])
     _, c = run_with_cache(model, src, tgt)
     memory = model.encode(src)
-    x = c["decoder.0.ln_cross.hook_normalized"]
+    x = c["decoder.0.ln_cross.hook_out"]
     out, w = to_mha(model.decoder.blocks[0].cross_attn)(x, memory, memory, key_padding_mask=src == 0,
                                                         average_attn_weights=False)
     torch.testing.assert_close(c["decoder.0.hook_cross_attn_out"], out, rtol=1e-4, atol=1e-5)

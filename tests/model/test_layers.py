@@ -28,7 +28,7 @@ def test_layer_norm_statistics_are_reported_faithfully(make_model):
     x = c["blocks.1.hook_resid_pre"]
     torch.testing.assert_close(c["blocks.1.ln1.hook_mean"], x.mean(-1))
     torch.testing.assert_close(c["blocks.1.ln1.hook_scale"], (x.var(-1, unbiased=False) + 1e-5).sqrt())
-    std = c["blocks.1.ln1.hook_standardized"]
+    std = c["blocks.1.ln1.hook_normalized"]
     torch.testing.assert_close(std.mean(-1), torch.zeros(8), atol=1e-5, rtol=0)
     torch.testing.assert_close(std.pow(2).mean(-1), torch.ones(8), atol=1e-3, rtol=0)
 
@@ -38,7 +38,7 @@ def test_mlp_activation(make_model, act):
     model = make_model(CFG.replace(act_fn=act))
     _, c = run_with_cache(model, torch.randint(4, 30, (6,)))
     mlp = model.stack.blocks[0].mlp
-    x = c["blocks.0.ln2.hook_normalized"]
+    x = c["blocks.0.ln2.hook_out"]
     if act == "swiglu":
         expected_post = F.silu(x @ mlp.W_gate + mlp.b_gate) * (x @ mlp.W_in + mlp.b_in)
         torch.testing.assert_close(c["blocks.0.mlp.hook_pre_linear"], x @ mlp.W_in + mlp.b_in)
@@ -74,7 +74,7 @@ def test_pre_ln_residual_identities(make_model):
         b = f"blocks.{layer}."
         torch.testing.assert_close(c[b + "hook_resid_mid"], c[b + "hook_resid_pre"] + c[b + "hook_attn_out"])
         torch.testing.assert_close(c[b + "hook_resid_post"], c[b + "hook_resid_mid"] + c[b + "hook_mlp_out"])
-        torch.testing.assert_close(c[b + "ln1.hook_normalized"].shape, c[b + "hook_resid_pre"].shape)
+        torch.testing.assert_close(c[b + "ln1.hook_out"].shape, c[b + "hook_resid_pre"].shape)
     torch.testing.assert_close(c["blocks.1.hook_resid_pre"], c["blocks.0.hook_resid_post"])
 
 
@@ -83,7 +83,7 @@ def test_post_ln_wiring(make_model):
     _, c = run_with_cache(model, torch.randint(4, 30, (8,)))
     ln = model.stack.blocks[0].ln1
     torch.testing.assert_close(c["blocks.0.hook_resid_mid"], ln(c["blocks.0.hook_resid_pre"] + c["blocks.0.hook_attn_out"]))
-    assert "ln_final.hook_normalized" not in c, "post-LN blocks already end on a norm"
+    assert "ln_final.hook_out" not in c, "post-LN blocks already end on a norm"
 
 
 def test_ablated_variants_wiring(make_model):
