@@ -132,9 +132,10 @@ def wordnet_sentences() -> list[str]:
                 continue
             for example in _QUOTED.findall(line.split("|", 1)[1]):
                 s = example.strip().strip(";").strip()
-                if len(s.split()) >= 3 and s not in seen:
+                s = s[0].upper() + s[1:] if s and s[0].islower() else s
+                if len(s.split()) >= 3 and s not in seen:  # each sentence once, so held-out ones are unseen
                     seen.add(s)
-                    out.append(s[0].upper() + s[1:] if s[0].islower() else s)
+                    out.append(s)
     return out
 
 

@@ -53,7 +53,7 @@ def sample_batch(data: dict[str, np.ndarray], rng: random.Random, batch: int, n_
         start = rng.randrange(len(stream) - n_ctx - 1)
         w = stream[start:start + n_ctx + 1].copy()
         if rng.random() < p_repeat:
-            s = rng.randint(REPEAT_MIN, REPEAT_MAX)
+            s = min(rng.randint(REPEAT_MIN, REPEAT_MAX), len(w) // 2)
             i = rng.randrange(0, len(w) - 2 * s)
             j = rng.randrange(i + s, len(w) - s + 1)
             w[j:j + s] = w[i:i + s]

@@ -1,30 +1,27 @@
-"""Head labels: score every attention head for known behaviours on a fixed probe set, from the model's own
-attention patterns. A score is the mean attention weight a head puts where the behaviour says it should look
-(1.0 = always exactly there, chance is about 1 / number of visible keys).
+"""Head labels: score every attention head for known behaviours from the model's own attention patterns. A score
+is the mean attention weight a head puts where the behaviour says it should look (1.0 = always exactly there;
+chance is about 1 / number of visible keys).
 
-Behaviours:
-- previous-token: query i -> key i-1
-- self: query i -> key i
-- first-token: query i -> key 0 (<bos> in a decoder; usually a "resting" place)
+Every decoder-only (and encoder-only) model gets the generic probes of model/probes.py, which depend on no
+grammar or tokenizer: previous-token, duplicate-token, induction and first-token, on random tokens repeated twice.
+The course's word-level models also get two behaviours of their synthetic grammar:
 - subject-verb: on "the dog that the cats chase ___", the last word -> the subject noun ("dog")
 - pronoun-antecedent: on "the girl dropped the cup . it ___", "it" -> the noun it stands for ("cup")
-- induction: on a random word sequence repeated twice, query in the repeat -> the key just after the earlier
-  occurrence of the same word
-- alignment (cross-attention): decoder position i -> the source word whose translation comes next
+The translator's heads are scored on its own sentence pairs: previous-token, self and first-token on both
+self-attentions, and alignment on cross-attention (decoder position i -> the source word translated next).
 """
 from __future__ import annotations
 
-import random
-
 import torch
 
-from . import data
+from . import data, probes
+from .tokenizer import WordTokenizer
 from .transformer import run_with_cache
 from .zoo import LoadedModel
 
 PROBE_SEED = 777
 N_PROBES = 120
-THRESHOLD = 0.4  # a head gets a label when its score reaches this
+THRESHOLD = probes.THRESHOLD  # a head gets a label when its score reaches this
 
 
 def _pattern(loaded: LoadedModel, words: list[str], target: list[str] | None = None) -> dict[str, torch.Tensor]:
@@ -47,13 +44,29 @@ def _add(total: dict, name: str, scores: dict[str, torch.Tensor]) -> None:
         slot.setdefault(k, []).append(v)
 
 
+def _has_synthetic_grammar(loaded: LoadedModel) -> bool:
+    tok = loaded.tokenizer
+    return isinstance(tok, WordTokenizer) and all(w in tok.index for w in data.english_vocab())
+
+
+def _generic_scores(loaded: LoadedModel) -> dict[str, dict[str, list[torch.Tensor]]]:
+    tok = loaded.tokenizer
+    bos = tok.bos_id if tok.bos_id is not None else (tok.eos_id if tok.eos_id is not None else 0)
+    specials = set(getattr(tok, "specials", ())) | {i for i in (tok.pad_id, tok.bos_id, tok.eos_id, tok.unk_id)
+                                                    if i is not None}
+    scores = probes.head_scores(loaded.model, len(tok), bos, specials)
+    total: dict = {}
+    for behaviour, layers in scores.items():
+        for layer, per_head in layers.items():
+            _add(total, f"{layer}.hook_pattern", {behaviour: torch.tensor(per_head)})
+    return total
+
+
 def _decoder_scores(loaded: LoadedModel) -> dict[str, dict[str, list[torch.Tensor]]]:
-    rng, total = random.Random(PROBE_SEED), {}
-    for _ in range(N_PROBES // 4):
-        for name, pat in _pattern(loaded, data.english_document(rng, 40)).items():
-            _add(total, name, _positional_scores(pat))
-    probes = data.english_probes(PROBE_SEED, N_PROBES)
-    for p in probes:
+    total = _generic_scores(loaded)
+    if not _has_synthetic_grammar(loaded):
+        return total
+    for p in data.english_probes(PROBE_SEED, N_PROBES):
         cache = _pattern(loaded, p.prefix)
         if p.kind == "agreement":
             key, behaviour = 2, "subject-verb"  # <bos> the [dog] ...
@@ -62,13 +75,6 @@ def _decoder_scores(loaded: LoadedModel) -> dict[str, dict[str, list[torch.Tenso
             key, behaviour = objects[-1] + 1, "pronoun-antecedent"  # +1 for <bos>
         for name, pat in cache.items():
             _add(total, name, {behaviour: pat[:, -1, key]})
-    vocab = [w for w in loaded.tokenizer.vocab[4:] if w.isalpha()]
-    for _ in range(N_PROBES // 8):
-        seq = rng.sample(vocab, 12)
-        cache = _pattern(loaded, seq + seq)
-        q = torch.arange(13, 25)  # the repeat, with <bos> at 0: word j of the repeat sits at 13 + j
-        for name, pat in cache.items():
-            _add(total, name, {"induction": pat[:, q[:-1], q[:-1] - 12 + 1].mean(-1)})
     return total
 
 

@@ -2,12 +2,10 @@
 by hand (uniform attention), and the shipped models must show the behaviours their corpora were built for."""
 from __future__ import annotations
 
-import random
-
 import pytest
 import torch
 
-from model import data, heads, zoo
+from model import heads, probes, zoo
 from model.data import english_vocab
 from model.tokenizer import WordTokenizer
 from model.train import GPT_BASE
@@ -28,14 +26,15 @@ def test_uniform_attention_scores_equal_the_hand_computation():
     loaded = zoo.LoadedModel("uniform", model, tok)
     out = heads.score_heads(loaded)
     assert len(out) == GPT_BASE.n_heads
-    # on a 13-token <bos> + 12-word doubled sequence, query j (1..24) gives 1/(j+1) to each key
-    rng = random.Random(heads.PROBE_SEED)
-    lengths = [len(data.english_document(rng, 40)) + 1 for _ in range(heads.N_PROBES // 4)]
-    expect_prev = sum(sum(1 / (q + 1) for q in range(1, n)) / (n - 1) for n in lengths) / len(lengths)
+    # generic probes: <bos> + L random tokens + the same L again; query q (1..2L) gives 1/(q+1) to each key
+    L = probes.PROBE_LEN
+    every_query = sum(1 / (q + 1) for q in range(1, 2 * L + 1)) / (2 * L)
+    second_copy = sum(1 / (q + 1) for q in range(L + 1, 2 * L + 1)) / L
+    expected = {"previous-token": every_query, "first-token": every_query,
+                "duplicate-token": second_copy, "induction": second_copy}
     for h in out:
-        assert h["scores"]["previous-token"] == pytest.approx(expect_prev, abs=1e-4)
-        assert h["scores"]["self"] == pytest.approx(expect_prev, abs=1e-4)
-        assert h["scores"]["first-token"] == pytest.approx(expect_prev, abs=1e-4)
+        for behaviour, value in expected.items():
+            assert h["scores"][behaviour] == pytest.approx(value, abs=5e-5)  # scores are rounded to 4 decimals
         assert h["labels"] == []
 
 
