@@ -36,7 +36,8 @@ HOOKS = {
     "hook_attn_scores": HookSpec(QK, "masked scores", "scaled scores after the mask; hidden pairs are -inf "
                                                       "(null in JSON)"),
     "hook_pattern": HookSpec(QK, "attention pattern", "attention weights: softmax of the scores over keys; "
-                                                      "each row sums to 1"),
+                                                      "each row sums to 1 (0 for a padding query that may see "
+                                                      "no key)"),
     "hook_z": HookSpec(("pos", "head", "d_head"), "weighted values", "pattern · V: each head's weighted mix "
                                                                      "of values"),
     "hook_result": HookSpec(("pos", "head", "d_model"), "per-head output",
@@ -124,7 +125,12 @@ class Attention(nn.Module):
         scaled = self.hook_scaled(dot / math.sqrt(self.d_head))
         scores = scaled if mask is None else scaled.masked_fill(~mask, NEG_INF)
         scores = self.hook_attn_scores(scores)
-        pattern = self.hook_pattern(scores.softmax(dim=-1))
+        pattern = scores.softmax(dim=-1)
+        if mask is not None:  # a query that may see no key at all (left padding) gets an all-zero row, not NaN
+            empty = ~mask.any(dim=-1, keepdim=True)
+            if empty.any():
+                pattern = pattern.masked_fill(empty, 0.0)
+        pattern = self.hook_pattern(pattern)
         z = self.hook_z(torch.einsum("bhqk,bkhe->bqhe", pattern, v))
         result = self.hook_result(torch.einsum("bqhe,hed->bqhd", z, self.W_O))
         out = result.sum(dim=2)
