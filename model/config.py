@@ -60,6 +60,7 @@ class ModelConfig:
     embed_norm: bool = False  # a norm on the summed embeddings before block 0 (BERT)
     lm_head: LMHead = "linear"  # linear: unembed the final stream; mlm: dense -> act -> norm -> unembed (BERT)
     share_embeddings: bool = True  # encoder-decoder: encoder and decoder read the same W_E (else separate tables)
+    src_vocab_size: int | None = None  # encoder-decoder with separate tables: rows of the encoder's; None = vocab_size
 
     @property
     def d_head(self) -> int:

@@ -132,6 +132,9 @@ class HFTokenizer:
             backend = _FastBackend(Tokenizer.from_file(str(path / "tokenizer.json")))
             special = {r: _content(settings.get(f"{r}_token")) for r in ROLES}
             return cls(backend, special, n_vocab, config_ids)
+        if settings.get("separate_vocabs"):
+            raise RuntimeError(f"{path}: separate source and target vocabularies (separate_vocabs) are not "
+                               "supported; the core reads one vocabulary")
         try:
             from transformers import AutoTokenizer
         except ImportError as e:  # pragma: no cover - the hf extra installs it

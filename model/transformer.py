@@ -200,7 +200,7 @@ class EncoderDecoder(_Base):
         super().__init__(cfg)
         self.encoder = Stack(cfg, cross=False)
         self.decoder = Stack(cfg, cross=True)
-        self.encoder_embed = None if cfg.share_embeddings else Embed(cfg)
+        self.encoder_embed = None if cfg.share_embeddings else Embed(cfg, cfg.src_vocab_size)
         # "encoder.blocks.0.attn.hook_q" -> "encoder.0.attn.hook_q"
         self._name_hooks(lambda path: re.sub(r"^(encoder|decoder)\.blocks\.", r"\1.", path))
 

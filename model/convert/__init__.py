@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import bert, gpt2, llama, neox
+from . import bert, gpt2, llama, marian, neox
 from .common import Unsupported, Weights
 
-FAMILY_MODULES: tuple[ModuleType, ...] = (gpt2, neox, llama, bert)
+FAMILY_MODULES: tuple[ModuleType, ...] = (gpt2, neox, llama, bert, marian)
 FAMILIES: dict[str, ModuleType] = {t: m for m in FAMILY_MODULES for t in m.MODEL_TYPES}
 
 
