@@ -66,6 +66,8 @@ class ActivationName(BaseModel):
     name: str = Field(examples=["blocks.0.attn.hook_pattern"])
     dims: list[str] = Field(examples=[["head", "query_pos", "key_pos"]])
     description: str
+    extra: bool = Field(description="true for a name TransformerLens does not have (e.g. ln1.hook_out, hook_logits); "
+                                    "a name that is not extra means exactly what it means in TransformerLens")
 
 
 class ModelDetail(ModelSummary):

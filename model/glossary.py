@@ -5,9 +5,12 @@ transformer.py) declares its capture points as `HookSpec`s, and a built model an
 (`model.hook_specs`, `model.steps()`), e.g. grouped-query attention gives hook_k/hook_v a `kv_head` dim.
 `CATALOG` merges the components' declarations by leaf, for callers that have a name but no model.
 
-Names follow TransformerLens (`blocks.{l}.attn.hook_pattern`, ...). Extras beyond TransformerLens:
-`ln*.hook_mean`, `ln*.hook_out`, `attn.hook_dot`, `attn.hook_scaled`, `hook_probs`, `ln_embed.*`,
-`mlm_head.*`, and, in the decoder of an encoder-decoder, `ln_cross`, `cross_attn.*`, `hook_cross_attn_out`,
+Names follow TransformerLens and mean what they mean in its default loading (`HookedTransformer.from_pretrained`,
+fold_ln=True, whose norms are `LayerNormPre`): `ln*.hook_normalized` is (x - mean) / scale, before γ and β.
+Extras beyond TransformerLens (EXTRA_LEAVES / EXTRA_PARTS, marked `extra` in the API) never reuse a
+TransformerLens name: `ln*.hook_mean`, `ln*.hook_out` (the norm's output after γ and β), `attn.hook_dot`,
+`attn.hook_scaled`, `hook_logits`, `hook_probs`, BERT's `ln_embed.*` (TransformerLens: embed.ln) and
+`mlm_head.*`, and, in the decoder of an encoder-decoder, `ln_cross.*`, `cross_attn.*`, `hook_cross_attn_out`,
 `hook_resid_mid_cross`. Dims never include the batch: the API and `run_with_cache` on 1-D input drop it.
 """
 from __future__ import annotations
@@ -16,7 +19,7 @@ import re
 
 from . import attention, block, mlp
 from .embeddings import MLMHead
-from .hooks import HookSpec
+from .hooks import HookSpec, forward_order
 from .norms import LayerNorm, RMSNorm
 from .transformer import MODEL_HOOKS, STACK_HOOKS
 
@@ -26,6 +29,17 @@ for _specs in (STACK_HOOKS, block.HOOKS, LayerNorm.HOOKS, RMSNorm.HOOKS, attenti
                MLMHead.HOOKS, MODEL_HOOKS):
     for _leaf, _spec in _specs.items():
         CATALOG.setdefault(_leaf, _spec)
+
+
+# Leaves that TransformerLens does not have (or, for hook_logits, has no hook for): documented extras.
+EXTRA_LEAVES = frozenset({"hook_mean", "hook_out", "hook_dot", "hook_scaled", "hook_logits", "hook_probs",
+                          "hook_cross_attn_out", "hook_resid_mid_cross", "hook_dense", "hook_act"})
+EXTRA_PARTS = (".cross_attn.", ".ln_cross.", ".ln_embed.", ".mlm_head.")  # modules TransformerLens names otherwise
+
+
+def is_extra(name: str) -> bool:
+    """True for a name that is not a TransformerLens name (an extra of this project)."""
+    return leaf(name) in EXTRA_LEAVES or any(p in f".{name}" for p in EXTRA_PARTS)
 
 
 def leaf(name: str) -> str:
@@ -53,9 +67,12 @@ def generic(name: str) -> str:
 
 
 def activation_names(model) -> list[dict]:
-    """[{name, dims, description}] for every hook of `model`, in module order."""
+    """[{name, dims, description, extra}] for every hook of `model`, in the order the forward pass reaches them
+    (`hooks.forward_order`, from a traced run, not from the order the modules were registered), with the dims
+    the model's components declared."""
     specs = model.hook_specs
-    return [{"name": n, "dims": list(s.dims), "description": s.description} for n, s in specs.items()]
+    return [{"name": n, "dims": list(specs[n].dims), "description": specs[n].description, "extra": is_extra(n)}
+            for n in forward_order(model)]
 
 
 def shape_of(name: str, cfg, n_src: int, n_tgt: int | None = None, n_heads: int | None = None,

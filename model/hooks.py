@@ -101,7 +101,7 @@ def add_hooks(module: nn.Module, specs: dict[str, HookSpec]) -> None:
 
 def assign_hook_names(root: nn.Module, rename: Callable[[str], str] = lambda s: s) -> list[str]:
     """Give every HookPoint under `root` its dotted module path (optionally rewritten); return the names in
-    forward order."""
+    registration order (`forward_order` gives the order of the forward pass)."""
     names = []
     for path, module in root.named_modules():
         if isinstance(module, HookPoint):

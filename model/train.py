@@ -55,22 +55,24 @@ class Recipe:
 
 _GPT = "Decoder-only, 2 layers × 4 heads, d_model 64, trained on synthetic English with subject-verb agreement " \
        "across relative clauses and 'it' referring back to an object."
+# Fixed sinusoidal positions: at step 500 of a first run with learned positions, no head of layer 0 attended to
+# the previous token yet (best 0.14 on text, 0.07 on the probe), and an induction head needs one.
 ENGLISH = ModelConfig(arch="decoder", d_model=128, n_heads=4, n_layers=2, d_mlp=512, n_ctx=128, act_fn="gelu",
-                      pos_embed="learned", norm="pre", tie_embeddings=True)
+                      pos_embed="sinusoidal", norm="pre", tie_embeddings=True)
 _ENGLISH = ("Decoder-only, 2 layers × 4 heads, d_model 128, byte-level BPE (4,096 tokens), trained on real English: "
             "Jane Austen's novels and WordNet's example sentences, with some passages repeated so that an "
             "induction head forms.")
-_SHORT = dict(corpus="english-bpe", steps=800, batch=32, lr=3e-3, warmup=100, eval_every=100, p_repeat=0.25,
+_SHORT = dict(corpus="english-bpe", steps=600, batch=32, lr=3e-3, warmup=100, eval_every=100, p_repeat=0.5,
               half=True)
 
 
 def _short(cfg: ModelConfig, what: str, **kw) -> Recipe:
-    return Recipe(cfg, f"english-gpt-short {what} (800 steps, the same data and seed).", **{**_SHORT, **kw})
+    return Recipe(cfg, f"english-gpt-short {what} (600 steps, the same data and seed).", **{**_SHORT, **kw})
 
 
 RECIPES: dict[str, Recipe] = {
-    "english-gpt": Recipe(ENGLISH, _ENGLISH, corpus="english-bpe", steps=4000, batch=32, lr=3e-3, warmup=200,
-                          eval_every=100, p_repeat=0.25, timeline=(0, 100, 250, 500, 1000, 2000, 3000, 4000)),
+    "english-gpt": Recipe(ENGLISH, _ENGLISH, corpus="english-bpe", steps=3000, batch=32, lr=3e-3, warmup=200,
+                          eval_every=100, p_repeat=0.5, timeline=(0, 100, 250, 500, 750, 1000, 1500, 2000, 3000)),
     "english-gpt-short": _short(ENGLISH, "with nothing removed: the reference for the removal variants"),
     "english-gpt-short-no-ln": _short(ENGLISH.replace(norm="none"), "without any layer norm"),
     "english-gpt-short-no-residual": _short(ENGLISH.replace(residual=False), "without residual connections"),

@@ -124,14 +124,16 @@ class _Base(nn.Module):
     def steps(self) -> list[dict]:
         """The forward pass as an ordered list of steps, one per capture point, read from the components'
         declarations: [{name (a short title), hook (the activation name), dims, description, component (the
-        public path of the module that computes it, "" for the model), kind (that module's kind)}]."""
+        public path of the module that computes it, "" for the model), kind (that module's kind), extra (not a
+        TransformerLens name)}]."""
+        from .glossary import is_extra  # the glossary reads the components' declarations from this module
         specs = self.hook_specs
         out = []
         for hook in forward_order(self):
             spec = specs[hook]
             component, kind = self._owners[hook]
             out.append({"name": spec.title, "hook": hook, "dims": list(spec.dims), "description": spec.description,
-                        "component": component, "kind": kind})
+                        "component": component, "kind": kind, "extra": is_extra(hook)})
         return out
 
 

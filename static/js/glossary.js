@@ -28,7 +28,7 @@ function parts(name) {
 function traceTarget(name) {
   const { prefix, leaf } = parts(name);
   if (leaf === 'hook_k' || leaf === 'hook_v') return `${prefix}.hook_q`;
-  if (['hook_mean', 'hook_scale', 'hook_standardized'].includes(leaf)) return `${prefix}.hook_normalized`;
+  if (['hook_mean', 'hook_scale', 'hook_normalized'].includes(leaf)) return `${prefix}.hook_out`;
   if (leaf === 'hook_pre_linear') return `${prefix}.hook_pre`;
   return name;
 }

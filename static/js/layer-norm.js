@@ -26,14 +26,14 @@ function inputOf(ln, names, cfg) {
 function run() {
   return runPage(async () => {
     const id = $('model').value;
-    if (!info || info.id !== id) info = await loadModelWith(id, $('ln'), 'hook_normalized', 'layer norm');
+    if (!info || info.id !== id) info = await loadModelWith(id, $('ln'), 'hook_out', 'layer norm');
     const ln = $('ln').value;
     const cfg = info.config;
     const names = new Set(info.activation_names.map((a) => a.name));
     const pre = cfg.norm === 'pre';
     const input = pre ? inputOf(ln, names, cfg) : null;
     const body = { model: id, text: $('text').value, precision: 5,
-      names: [`${ln}.hook_mean`, `${ln}.hook_scale`, `${ln}.hook_standardized`, `${ln}.hook_normalized`, ...(input ? [input] : [])] };
+      names: [`${ln}.hook_mean`, `${ln}.hook_scale`, `${ln}.hook_normalized`, `${ln}.hook_out`, ...(input ? [input] : [])] };
     if (info.arch === 'encoder_decoder') body.target = $('target').value;
     const [tr, w, b] = await Promise.all([postJSON('/api/v1/trace', body),
       getJSON(`/api/v1/models/${id}/weights/${ln}.w`), getJSON(`/api/v1/models/${id}/weights/${ln}.b`)]);
@@ -43,13 +43,13 @@ function run() {
       { type: 'bar', name: 'mean (hook_mean)', x: toks, y: A[`${ln}.hook_mean`].data, marker: { color: COLORS[0] } },
       { type: 'bar', name: '√(var+ε) (hook_scale)', x: toks, y: A[`${ln}.hook_scale`].data, marker: { color: COLORS[1] } },
     ], { barmode: 'group', height: 280, margin: { t: 10, b: 60 }, legend: { orientation: 'h' } }, { responsive: true, displaylogo: false });
-    const dims = A[`${ln}.hook_normalized`].data[0].map((_, i) => i);
+    const dims = A[`${ln}.hook_out`].data[0].map((_, i) => i);
     if (input) {
       heatmap($('plot-before'), { z: A[input].data, x: dims, y: toks, title: input, xTitle: 'd_model', yTitle: 'token' });
     } else {
-      heatmap($('plot-before'), { z: A[`${ln}.hook_standardized`].data, x: dims, y: toks, title: `${ln}.hook_standardized (post-LN: the input sum is not captured)`, xTitle: 'd_model', yTitle: 'token' });
+      heatmap($('plot-before'), { z: A[`${ln}.hook_normalized`].data, x: dims, y: toks, title: `${ln}.hook_normalized (post-LN: the input sum is not captured)`, xTitle: 'd_model', yTitle: 'token' });
     }
-    heatmap($('plot-after'), { z: A[`${ln}.hook_normalized`].data, x: dims, y: toks, title: `${ln}.hook_normalized`, xTitle: 'd_model', yTitle: 'token' });
+    heatmap($('plot-after'), { z: A[`${ln}.hook_out`].data, x: dims, y: toks, title: `${ln}.hook_out`, xTitle: 'd_model', yTitle: 'token' });
     Plotly.newPlot($('plot-gamma'), [
       { type: 'bar', name: `γ (${ln}.w)`, x: dims, y: w.data, marker: { color: COLORS[0] } },
       { type: 'bar', name: `β (${ln}.b)`, x: dims, y: b.data, marker: { color: COLORS[2] } },

@@ -4,8 +4,8 @@
 import { getJSON, modelInfo } from './api.js';
 import { $, bootPage, runPage } from './page.js';
 
-const OUT_HOOK = { embed: 'hook_embed', pos_embed: 'hook_pos_embed', ln1: 'hook_normalized', ln2: 'hook_normalized',
-  ln_cross: 'hook_normalized', ln_final: 'hook_normalized', attn: 'hook_attn_out', cross_attn: 'hook_cross_attn_out',
+const OUT_HOOK = { embed: 'hook_embed', pos_embed: 'hook_pos_embed', ln1: 'hook_out', ln2: 'hook_out',
+  ln_cross: 'hook_out', ln_final: 'hook_out', attn: 'hook_attn_out', cross_attn: 'hook_cross_attn_out',
   mlp: 'hook_mlp_out', unembed: 'hook_logits' };
 const TITLE = { embed: 'Token embedding', pos_embed: 'Positional encoding', ln1: 'Layer norm', ln2: 'Layer norm', ln_cross: 'Layer norm',
   ln_final: 'Final layer norm', attn: 'Self-attention', cross_attn: 'Cross-attention', mlp: 'Feed-forward (FFN)', unembed: 'Unembedding → logits' };

@@ -15,7 +15,7 @@ const state = { info: null, data: null, groups: [], steps: [], step: Number(para
 
 // ---------------------------------------------------------------- the steps of the forward pass
 function lnSteps(p, ln, where) {
-  return [{ kind: 'ln', name: `${p}.${ln}.hook_normalized`, ln: `${p}.${ln}`, title: `Layer norm (${ln}) ${where}`,
+  return [{ kind: 'ln', name: `${p}.${ln}.hook_out`, ln: `${p}.${ln}`, title: `Layer norm (${ln}) ${where}`,
     text: (c) => `Each token's vector is shifted to mean 0 and scaled to variance 1 (mean and √(var+ε) of the chosen token: ${c.mean}, ${c.scale}), then multiplied by γ and shifted by β (${ln}.w, ${ln}.b).` }];
 }
 
@@ -108,15 +108,15 @@ function buildSteps(info) {
       for (const s of blockSteps(stack, l, cfg, names)) steps.push({ ...s, side });
     }
     if (stack === 'encoder') {
-      const final = names.has('encoder.ln_final.hook_normalized');
-      steps.push({ kind: final ? 'ln' : 'vec', side, name: final ? 'encoder.ln_final.hook_normalized' : `encoder.${cfg.n_layers - 1}.hook_resid_post`,
+      const final = names.has('encoder.ln_final.hook_out');
+      steps.push({ kind: final ? 'ln' : 'vec', side, name: final ? 'encoder.ln_final.hook_out' : `encoder.${cfg.n_layers - 1}.hook_resid_post`,
         ln: 'encoder.ln_final', title: 'Encoder output (memory)', block: 'encoder:out',
         text: (c) => `The encoder's last residual state${final ? `, layer-normed (token mean ${c.mean}, √(var+ε) ${c.scale})` : ''}: every decoder cross-attention reads its keys and values from this.` });
     }
   }
   const pre = cfg.arch === 'encoder_decoder' ? 'decoder.' : '';
-  if (names.has(`${pre}ln_final.hook_normalized`)) {
-    steps.push({ kind: 'ln', side: 'target', name: `${pre}ln_final.hook_normalized`, ln: `${pre}ln_final`, title: 'Final layer norm', block: 'out',
+  if (names.has(`${pre}ln_final.hook_out`)) {
+    steps.push({ kind: 'ln', side: 'target', name: `${pre}ln_final.hook_out`, ln: `${pre}ln_final`, title: 'Final layer norm', block: 'out',
       text: (c) => `The last residual state is normalized once more (token mean ${c.mean}, √(var+ε) ${c.scale}) before the unembedding.` });
   }
   steps.push({ kind: 'logits', side: 'target', name: 'hook_logits', title: `Unembedding → logits (d_model → ${cfg.vocab_size} words)`, block: 'out',

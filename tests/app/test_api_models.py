@@ -9,6 +9,7 @@ from model.glossary import describe, dims_of
 from model import zoo
 from model.heads import score_heads
 from model.zoo import checkpoint_paths
+from tests.hook_order import torch_hook_order
 
 GPT, TRANSLATOR = "tiny-gpt", "tiny-translator"
 
@@ -53,7 +54,7 @@ def test_detail_tree_names_vocab_training(client, loaded):
         stack = "decoder" if lm.is_encoder_decoder else "blocks"
         assert f"{stack}.0.attn" in paths and f"{stack}.{lm.cfg.n_layers - 1}.attn" in paths
         # activation names: every hook of the model, dims from the glossary
-        assert [a["name"] for a in d["activation_names"]] == lm.model.hook_names
+        assert [a["name"] for a in d["activation_names"]] == torch_hook_order(lm.model)  # forward order
         assert all(a["dims"] == dims_of(a["name"]) for a in d["activation_names"])
         # each entry carries its one-line description from model/glossary.py (one source), and the description
         # names the quantity, not the layer: every name with the same leaf gets the same sentence

@@ -104,7 +104,7 @@ def test_trace_steps_compose(client, models, model_id):
                 a = f"{p}.{kind}"
                 h = layer_norm(x, weight(client, model_id, f"{p}.{ln}.w"), weight(client, model_id, f"{p}.{ln}.b"),
                                cfg.ln_eps)
-                np.testing.assert_allclose(act(tr, f"{p}.{ln}.hook_normalized"), h, **TOL)
+                np.testing.assert_allclose(act(tr, f"{p}.{ln}.hook_out"), h, **TOL)
                 q, k, v = act(tr, f"{a}.hook_q"), act(tr, f"{a}.hook_k"), act(tr, f"{a}.hook_v")
                 W_Q, b_Q = weight(client, model_id, f"{a}.W_Q"), weight(client, model_id, f"{a}.b_Q")
                 np.testing.assert_allclose(q, np.einsum("pd,hde->phe", h, W_Q) + b_Q, **TOL)
@@ -132,7 +132,7 @@ def test_trace_steps_compose(client, models, model_id):
                 x = act(tr, f"{p}.{resid_name}")
                 np.testing.assert_allclose(x, act(tr, f"{p}.hook_resid_pre" if kind == "attn"
                                                   else f"{p}.hook_resid_mid") + out, **TOL)
-            h = act(tr, f"{p}.ln2.hook_normalized")
+            h = act(tr, f"{p}.ln2.hook_out")
             pre = act(tr, f"{p}.mlp.hook_pre")
             np.testing.assert_allclose(pre, h @ weight(client, model_id, f"{p}.mlp.W_in")
                                        + weight(client, model_id, f"{p}.mlp.b_in"), **TOL)
@@ -146,7 +146,7 @@ def test_trace_steps_compose(client, models, model_id):
     pre = "decoder." if loaded.is_encoder_decoder else ""
     final = layer_norm(act(tr, last), weight(client, model_id, f"{pre}ln_final.w"),
                        weight(client, model_id, f"{pre}ln_final.b"), cfg.ln_eps)
-    np.testing.assert_allclose(act(tr, f"{pre}ln_final.hook_normalized"), final, **TOL)
+    np.testing.assert_allclose(act(tr, f"{pre}ln_final.hook_out"), final, **TOL)
     logits = final @ weight(client, model_id, "unembed.W_U") + weight(client, model_id, "unembed.b_U")
     np.testing.assert_allclose(act(tr, "hook_logits"), logits, rtol=1e-3, atol=1e-3)
     np.testing.assert_allclose(act(tr, "hook_probs"), softmax(logits), atol=1e-4)

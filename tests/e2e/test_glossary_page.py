@@ -66,7 +66,7 @@ def test_search_filters_and_is_in_the_url(page, server):
     words = ["layer", "norm", "d_model"]
     expected = [a["name"] for a in info["activation_names"]
                 if all(w in f"{a['name']} {' '.join(a['dims'])} {a['description']}".lower() for w in words)]
-    assert expected  # the LN output and standardized input
+    assert expected  # the LN output (hook_out) and its normalized input (hook_normalized)
     assert sorted(r["name"] for r in rows(page)) == sorted(expected)
     assert page.locator("#status").text_content().startswith(f"{len(expected)} of {len(info['activation_names'])}")
     assert "q=layer+norm+D_MODEL" in page.url
