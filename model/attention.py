@@ -9,6 +9,7 @@ pattern and z keep one row per query head.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -71,14 +72,47 @@ def build_mask(kind: str, q_len: int, k_tokens: torch.Tensor, pad_id: int | None
     raise ValueError(f"unknown mask {kind!r}")
 
 
+class Mask(NamedTuple):
+    """A boolean mask [batch, 1, q_len, k_len] (True = may look) and, computed once per forward, the query rows
+    that may see no key at all ([batch, 1, q_len, 1]; None when there are none)."""
+    allowed: torch.Tensor
+    empty: torch.Tensor | None
+
+
+def prepare_mask(mask: torch.Tensor | None) -> Mask | None:
+    if mask is None:
+        return None
+    empty = ~mask.any(dim=-1, keepdim=True)
+    return Mask(mask, empty if bool(empty.any()) else None)
+
+
 def _optional(shape: tuple[int, ...], present: bool) -> nn.Parameter | None:
     return nn.Parameter(torch.zeros(shape)) if present else None
+
+
+def _input_major(heads: int, d_model: int, d_head: int) -> nn.Parameter:
+    """An empty [heads, d_model, d_head] weight whose memory is laid out [d_model, heads, d_head], so that the
+    projection of all heads at once is one matrix product with the free view [d_model, heads·d_head]."""
+    return nn.Parameter(torch.empty(d_model, heads, d_head).permute(1, 0, 2))
+
+
+def _relayout(W: nn.Parameter) -> nn.Parameter:
+    if W.permute(1, 0, 2).is_contiguous() or W.is_meta:
+        return W
+    out = _input_major(*W.shape)
+    with torch.no_grad():
+        out.copy_(W)
+    return out
 
 
 class Attention(nn.Module):
     """Project → (rotate) → q·kᵀ → ÷√d_head → mask → softmax → ·V → per-head W_O → sum over heads (= concat
     heads then one W_O). W_Q [n_heads, d_model, d_head], W_K/W_V [n_kv_heads, d_model, d_head],
-    W_O [n_heads, d_head, d_model]; biases are absent (None) where the config says so."""
+    W_O [n_heads, d_head, d_model]; biases are absent (None) where the config says so.
+
+    Speed without changing a step: W_Q/W_K/W_V are stored input-major (see `_input_major`), so each projection
+    is one matrix product over all heads; z and the per-head results are computed head-major ([batch, head,
+    pos, ...], what the batched products produce) and captured as transposed views in the glossary's layout."""
 
     kind = "attention"
 
@@ -96,7 +130,8 @@ class Attention(nn.Module):
         self.b_V = _optional((kv, dh), cfg.attn_bias)
         self.b_O = _optional((d,), cfg.attn_out_bias)
         for w in (self.W_Q, self.W_K, self.W_V, self.W_O):
-            nn.init.normal_(w, std=0.02)
+            nn.init.normal_(w, std=0.02)  # drawn in [head, d_model, d_head] order, then laid out input-major
+        self.after_load()
         self.rotary = rotary
         specs = {k: v for k, v in HOOKS.items() if rotary or k not in ("hook_rot_q", "hook_rot_k")}
         if self.group > 1:  # grouped-query attention: keys and values have their own (fewer) heads
@@ -105,13 +140,23 @@ class Attention(nn.Module):
                     specs[name] = specs[name].with_dims("key_pos", "kv_head", "d_head")
         add_hooks(self, specs)
 
+    def after_load(self) -> None:
+        """Weights assigned from elsewhere (a converted checkpoint) get the input-major layout back."""
+        self.W_Q, self.W_K, self.W_V = (_relayout(W) for W in (self.W_Q, self.W_K, self.W_V))
+
     @staticmethod
     def _project(x: torch.Tensor, W: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
-        out = torch.einsum("bpd,hde->bphe", x, W)
-        return out if b is None else out + b
+        """x [batch, pos, d_model] -> [batch, pos, heads, d_head]: x · W (+ b) for every head in one product."""
+        heads, d, dh = W.shape
+        flat = W.permute(1, 0, 2).reshape(d, heads * dh)  # a view for input-major weights
+        x2 = x.reshape(-1, d)
+        out = x2 @ flat if b is None else torch.addmm(b.reshape(-1), x2, flat)
+        return out.view(*x.shape[:-1], heads, dh)
 
-    def forward(self, x_q: torch.Tensor, x_kv: torch.Tensor, mask: torch.Tensor | None,
+    def forward(self, x_q: torch.Tensor, x_kv: torch.Tensor, mask,
                 rope: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        if isinstance(mask, torch.Tensor):
+            mask = prepare_mask(mask)
         q = self.hook_q(self._project(x_q, self.W_Q, self.b_Q))
         k = self.hook_k(self._project(x_kv, self.W_K, self.b_K))
         v = self.hook_v(self._project(x_kv, self.W_V, self.b_V))
@@ -121,17 +166,17 @@ class Attention(nn.Module):
             k = self.hook_rot_k(Rotary.rotate(k, cos, sin))
         if self.group > 1:  # query head h reads key/value head h // group
             k, v = k.repeat_interleave(self.group, dim=2), v.repeat_interleave(self.group, dim=2)
-        dot = self.hook_dot(torch.einsum("bqhe,bkhe->bhqk", q, k))
+        dot = self.hook_dot(torch.matmul(q.transpose(1, 2), k.permute(0, 2, 3, 1)))  # [b, h, q, k]
         scaled = self.hook_scaled(dot / math.sqrt(self.d_head))
-        scores = scaled if mask is None else scaled.masked_fill(~mask, NEG_INF)
+        scores = scaled if mask is None else scaled.masked_fill(~mask.allowed, NEG_INF)
         scores = self.hook_attn_scores(scores)
         pattern = scores.softmax(dim=-1)
-        if mask is not None:  # a query that may see no key at all (left padding) gets an all-zero row, not NaN
-            empty = ~mask.any(dim=-1, keepdim=True)
-            if empty.any():
-                pattern = pattern.masked_fill(empty, 0.0)
+        if mask is not None and mask.empty is not None:  # a query that may see no key (left padding): zeros, not NaN
+            pattern = pattern.masked_fill(mask.empty, 0.0)
         pattern = self.hook_pattern(pattern)
-        z = self.hook_z(torch.einsum("bhqk,bkhe->bqhe", pattern, v))
-        result = self.hook_result(torch.einsum("bqhe,hed->bqhd", z, self.W_O))
-        out = result.sum(dim=2)
+        z = torch.matmul(pattern, v.transpose(1, 2))  # [b, h, q, d_head]
+        self.hook_z(z.transpose(1, 2))
+        result = torch.einsum("bhqe,hed->bhqd", z, self.W_O)  # each head through its slice of W_O
+        self.hook_result(result.transpose(1, 2))
+        out = result.sum(dim=1)
         return out if self.b_O is None else out + self.b_O

@@ -20,7 +20,7 @@ import torch
 from . import convert
 from .convert.common import Weights
 from .hf_tokenizer import HFTokenizer
-from .transformer import build_model, reset_buffers
+from .transformer import build_model, after_load
 from .zoo import LoadedModel
 
 HF_PREFIX = "hf:"
@@ -153,7 +153,7 @@ def load_dir(path: Path, api_id: str, source: dict | None = None) -> LoadedModel
     cfg, sd, hf, fam = convert_dir(path)
     model = build_model(cfg, device="meta")  # no memory until the converted tensors are assigned
     model.load_state_dict({k: v.contiguous() for k, v in sd.items()}, strict=True, assign=True)
-    reset_buffers(model)
+    after_load(model)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)

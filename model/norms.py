@@ -31,11 +31,11 @@ class LayerNorm(nn.Module):
         add_hooks(self, self.HOOKS)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mean = self.hook_mean(x.mean(-1))
-        centered = x - mean[..., None]
-        scale = self.hook_scale((centered.pow(2).mean(-1) + self.eps).sqrt())
-        normalized = self.hook_normalized(centered / scale[..., None])
-        return self.hook_out(normalized * self.w + self.b)
+        var, mean = torch.var_mean(x, dim=-1, unbiased=False)  # one pass: the biased variance and the mean
+        mean = self.hook_mean(mean)
+        scale = self.hook_scale((var + self.eps).sqrt())
+        normalized = self.hook_normalized((x - mean[..., None]) / scale[..., None])
+        return self.hook_out(torch.addcmul(self.b, normalized, self.w))
 
 
 class RMSNorm(nn.Module):

@@ -50,7 +50,7 @@ class PosEmbed(nn.Module):
             return sinusoidal_halves_table(self.n_ctx, self.d_model)
         return torch.zeros(self.n_ctx, self.d_model)
 
-    def reset_buffers(self) -> None:
+    def after_load(self) -> None:
         """Recompute the fixed table on the CPU (after the model was built on the meta device)."""
         if self.kind != "learned":
             self.W_pos = self._table()
@@ -72,7 +72,7 @@ class Rotary(nn.Module):
     def _inv_freq(self) -> torch.Tensor:
         return 1.0 / (self.base ** (torch.arange(0, self.dim, 2, dtype=torch.float32) / self.dim))
 
-    def reset_buffers(self) -> None:
+    def after_load(self) -> None:
         self.inv_freq = self._inv_freq()
 
     def cos_sin(self, length: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -11,7 +11,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .attention import build_mask
+from .attention import build_mask, prepare_mask
 from .block import Block
 from .config import MaskKind, ModelConfig
 from .embeddings import Embed, MLMHead, TokenTypeEmbed, Unembed
@@ -69,6 +69,7 @@ class Stack(nn.Module):
     def run(self, x, self_mask, memory=None, memory_mask=None, start: int = 0):
         """Blocks `start`.. then the final norm, from `x`, the residual stream entering block `start`."""
         rope = self.rope(x.shape[1], x.device)
+        self_mask, memory_mask = prepare_mask(self_mask), prepare_mask(memory_mask)  # once, not per block
         for block in self.blocks[start:]:
             x = block(x, self_mask, memory, memory_mask, rope)
         return self.ln_final(x)
@@ -243,12 +244,13 @@ def build_model(cfg: ModelConfig, device: str | torch.device | None = None) -> T
         return _CLASSES[cfg.arch](cfg)
 
 
-def reset_buffers(model: nn.Module) -> None:
-    """Recompute the derived buffers (fixed position tables, rotary frequencies) on the CPU: a model built on the
-    meta device has none, and they are never saved."""
+def after_load(model: nn.Module) -> None:
+    """After `load_state_dict(..., assign=True)` into a model built on the meta device: recompute the derived
+    buffers (fixed position tables, rotary frequencies; never saved) on the CPU and give the attention weights
+    their input-major layout back (model/attention.py)."""
     for m in model.modules():
-        if hasattr(m, "reset_buffers") and m is not model:
-            m.reset_buffers()
+        if hasattr(m, "after_load") and m is not model:
+            m.after_load()
 
 
 def block_of(name: str, n_layers: int) -> int:
