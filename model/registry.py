@@ -109,7 +109,7 @@ class ModelRegistry:
             return None  # not cached, but the first use may download it
         if path is not None:
             try:
-                convert.family(hub.read_model_type(path))
+                convert.check(hub.read_model_type(path))
             except (convert.Unsupported, json.JSONDecodeError) as e:
                 return f"{path}: {e}"
         return None
