@@ -58,7 +58,7 @@ def model_id(ref: str) -> str:
 
 
 def _how_to_get(repo: str) -> str:
-    return (f"download it once where the network allows (huggingface-cli download {repo}, or "
+    return (f"download it once where the network allows (hf download {repo}, or "
             f"python -c \"import huggingface_hub; huggingface_hub.snapshot_download('{repo}')\") into the cache "
             f"{cache_dir()} (HF_HUB_CACHE / HF_HOME choose another), or give a directory: hf:/path/to/dir")
 
@@ -149,6 +149,12 @@ def convert_dir(path: Path):
     return cfg, sd, hf, fam
 
 
+def describe(api_id: str, path: Path, cfg) -> str:
+    arch = {"decoder": "decoder-only", "encoder": "encoder-only", "encoder_decoder": "encoder-decoder"}[cfg.arch]
+    return (f"{api_id}: Hugging Face {read_model_type(path)} checkpoint ({arch}, {cfg.n_layers} layers × "
+            f"{cfg.n_heads} heads, d_model {cfg.d_model}), run in the step-by-step core")
+
+
 def load_dir(path: Path, api_id: str, source: dict | None = None) -> LoadedModel:
     cfg, sd, hf, fam = convert_dir(path)
     model = build_model(cfg, device="meta")  # no memory until the converted tensors are assigned
@@ -161,11 +167,7 @@ def load_dir(path: Path, api_id: str, source: dict | None = None) -> LoadedModel
            "pad": getattr(hf, "pad_token_id", None)}
     ids = {k: (v[0] if isinstance(v, list) and v else v) for k, v in ids.items()}
     tokenizer = HFTokenizer.from_dir(path, n_vocab=cfg.vocab_size, config_ids=ids)
-    n_params = sum(p.numel() for p in model.parameters())
-    arch = {"decoder": "decoder-only", "encoder": "encoder-only", "encoder_decoder": "encoder-decoder"}[cfg.arch]
-    meta = {"description": f"{api_id}: Hugging Face {hf.model_type} checkpoint ({arch}, {cfg.n_layers} layers × "
-                           f"{cfg.n_heads} heads, d_model {cfg.d_model}, {n_params:,} parameters), run in the "
-                           "step-by-step core",
+    meta = {"description": describe(api_id, path, cfg),
             "source": {"kind": "huggingface", "model_type": hf.model_type, "family": fam.__name__.rsplit(".", 1)[-1],
                        "architectures": list(getattr(hf, "architectures", None) or []), "path": str(path),
                        **(source or {})}}

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 from . import convert, hub, zoo
+from .config import ModelConfig
+from .param_count import count
 from .zoo import LoadedModel
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,16 @@ def parse(specs: str | list[str] | tuple[str, ...]) -> list[Spec]:
     return out
 
 
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a listing shows of a model without loading its weights."""
+    id: str
+    cfg: ModelConfig
+    description: str
+    n_params: int
+    kind: str  # "shipped" or "huggingface"
+
+
 def param_bytes(loaded: LoadedModel) -> int:
     return sum(p.numel() * p.element_size() for p in loaded.model.parameters())
 
@@ -88,6 +100,7 @@ class ModelRegistry:
         self._lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}
         self._loaded: OrderedDict[str, LoadedModel] = OrderedDict()  # least recently used first
+        self._info: dict[str, ModelInfo] = {}
 
     # --- checks without loading ---------------------------------------------------------------------------------
     def _check(self, s: Spec) -> str | None:
@@ -157,6 +170,35 @@ class ModelRegistry:
                     self._make_room(param_bytes(loaded), model_id)
                 self._loaded[model_id] = loaded
         return loaded
+
+    def info(self, model_id: str) -> ModelInfo:
+        """Configuration, description and parameter count, from the checkpoint's config alone (the weights are
+        not read); raises ModelUnavailable as `get` does."""
+        with self._lock:
+            if model_id in self._info:
+                return self._info[model_id]
+            loaded = self._loaded.get(model_id)
+        spec = self.specs.get(model_id)
+        if spec is None or model_id in self.problems:
+            self.get(model_id)  # raises the right ModelUnavailable
+        if loaded is not None:
+            info = ModelInfo(model_id, loaded.cfg, loaded.description,
+                             sum(p.numel() for p in loaded.model.parameters()), spec.kind)
+        elif spec.kind == "shipped":
+            meta = json.loads(zoo.checkpoint_paths(spec.ref, self.checkpoint_dir)[1].read_text())
+            cfg = ModelConfig.from_dict(meta["config"])
+            info = ModelInfo(model_id, cfg, meta.get("description", ""), count(cfg)["total"], spec.kind)
+        else:
+            try:
+                path = hub.resolve(spec.ref, self.allow_download)
+                fam = convert.family(hub.read_model_type(path))
+                cfg = fam.config(hub.hf_config(path))
+            except (hub.ModelNotFound, convert.Unsupported, RuntimeError, OSError) as e:
+                raise ModelUnavailable(model_id, f"model {model_id!r} could not be read: {e}", known=True) from e
+            info = ModelInfo(model_id, cfg, hub.describe(model_id, path, cfg), count(cfg)["total"], spec.kind)
+        with self._lock:
+            self._info[model_id] = info
+        return info
 
     def _make_room(self, need: int, model_id: str) -> None:
         """Evict loaded Hugging Face models, least recently used first, until `need` more bytes fit the budget

@@ -94,3 +94,15 @@ def test_concurrent_first_use_loads_once(tmp_path):
     for t in threads:
         t.join()
     assert calls == ["tiny-gpt"] and len(got) == 4 and all(g is got[0] for g in got)
+
+
+def test_info_reads_configs_without_loading(tmp_path):
+    path = tiny_gpt2(tmp_path / "m0")
+    reg = ModelRegistry(f"tiny-gpt,hf:{path}")
+    hf, shipped = reg.info("m0"), reg.info("tiny-gpt")
+    assert not reg.loaded()
+    assert hf.kind == "huggingface" and hf.cfg.n_layers == 1 and "gpt2" in hf.description
+    assert shipped.cfg == zoo.load("tiny-gpt").cfg and shipped.description
+    assert hf.n_params == sum(p.numel() for p in reg.get("m0").model.parameters())
+    with pytest.raises(ModelUnavailable):
+        reg.info("nope")
