@@ -38,7 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.models = load_models(settings)
         yield
 
-    app = FastAPI(title="Transformer X-Ray", version="1.0.0", lifespan=lifespan,
+    # docs_url/redoc_url None: /docs is served by routers/pages.py from local Swagger UI files (FastAPI's own page
+    # loads them from a CDN, a blank page offline); /redoc is not served.
+    app = FastAPI(title="Transformer X-Ray", version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Every intermediate of a small trained transformer's forward pass, as JSON.")
     app.state.settings = settings
     app.state.resid_cache = ResidCache()
