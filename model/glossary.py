@@ -1,56 +1,40 @@
 """One glossary of activation names: the dims of each and one sentence on what it holds.
 
+Nothing here is written twice: every component (model/norms.py, attention.py, mlp.py, block.py, embeddings.py,
+transformer.py) declares its capture points as `HookSpec`s, and a built model answers for its own names
+(`model.hook_specs`, `model.steps()`), e.g. grouped-query attention gives hook_k/hook_v a `kv_head` dim.
+`CATALOG` merges the components' declarations by leaf, for callers that have a name but no model.
+
 Names follow TransformerLens and mean what they mean in its default loading (`HookedTransformer.from_pretrained`,
 fold_ln=True, whose norms are `LayerNormPre`): `ln*.hook_normalized` is (x - mean) / scale, before γ and β.
-Extras beyond TransformerLens (EXTRAS, marked `extra` in the API) never reuse a TransformerLens name:
-`ln*.hook_mean`, `ln*.hook_out` (the norm's output after γ and β), `attn.hook_dot`, `attn.hook_scaled`,
-`hook_logits`, `hook_probs`, and, in the decoder of an encoder-decoder, `ln_cross.*`, `cross_attn.*`,
-`hook_cross_attn_out`, `hook_resid_mid_cross`.
-Dims never include the batch: the API and `run_with_cache` on 1-D input drop it.
+Extras beyond TransformerLens (EXTRA_LEAVES / EXTRA_PARTS, marked `extra` in the API) never reuse a
+TransformerLens name: `ln*.hook_mean`, `ln*.hook_out` (the norm's output after γ and β), `attn.hook_dot`,
+`attn.hook_scaled`, `hook_logits`, `hook_probs`, BERT's `ln_embed.*` (TransformerLens: embed.ln) and
+`mlm_head.*`, and, in the decoder of an encoder-decoder, `ln_cross.*`, `cross_attn.*`, `hook_cross_attn_out`,
+`hook_resid_mid_cross`. Dims never include the batch: the API and `run_with_cache` on 1-D input drop it.
 """
 from __future__ import annotations
 
 import re
 
-from .hooks import forward_order
+from . import attention, block, mlp
+from .embeddings import MLMHead
+from .hooks import HookSpec, forward_order
+from .norms import LayerNorm, RMSNorm
+from .transformer import MODEL_HOOKS, STACK_HOOKS
 
-POS, KEY, HEAD_QK = ["pos", "d_model"], ["key_pos", "head", "d_head"], ["head", "query_pos", "key_pos"]
-
-LEAVES: dict[str, tuple[list[str], str]] = {
-    "hook_embed": (POS, "token embedding: the row of W_E for each token"),
-    "hook_pos_embed": (POS, "position embedding added to each token (sinusoidal table, learned W_pos, or zeros)"),
-    "hook_resid_pre": (POS, "residual stream entering the block"),
-    "hook_mean": (["pos"], "mean over d_model of the layer norm's input, per token"),
-    "hook_scale": (["pos"], "sqrt(variance + eps) of the layer norm's input, per token"),
-    "hook_normalized": (POS, "(x - mean) / scale: zero mean, unit variance, before γ and β"),
-    "hook_out": (POS, "layer norm output: normalized · γ + β (what the next sublayer reads)"),
-    "hook_q": (["pos", "head", "d_head"], "queries: x · W_Q + b_Q, per head"),
-    "hook_k": (KEY, "keys: x · W_K + b_K, per head (for cross-attention, from the encoder output)"),
-    "hook_v": (KEY, "values: x · W_V + b_V, per head (for cross-attention, from the encoder output)"),
-    "hook_dot": (HEAD_QK, "q · k for every query/key pair, before scaling"),
-    "hook_scaled": (HEAD_QK, "q · k / sqrt(d_head), before the mask"),
-    "hook_attn_scores": (HEAD_QK, "scaled scores after the mask; hidden pairs are -inf (null in JSON)"),
-    "hook_pattern": (HEAD_QK, "attention weights: softmax of the scores over keys; each row sums to 1"),
-    "hook_z": (["pos", "head", "d_head"], "pattern · V: each head's weighted mix of values"),
-    "hook_result": (["pos", "head", "d_model"], "each head's z through its slice of W_O (their sum + b_O = attn_out)"),
-    "hook_attn_out": (POS, "self-attention output written to the residual stream"),
-    "hook_resid_mid": (POS, "residual stream after the self-attention sublayer"),
-    "hook_cross_attn_out": (POS, "cross-attention output written to the residual stream"),
-    "hook_resid_mid_cross": (POS, "residual stream after the cross-attention sublayer"),
-    "hook_pre": (["pos", "d_mlp"], "FFN hidden layer before the activation (the gate branch for SwiGLU)"),
-    "hook_pre_linear": (["pos", "d_mlp"], "SwiGLU's linear branch x · W_in, multiplied by silu(gate)"),
-    "hook_post": (["pos", "d_mlp"], "FFN hidden layer after the activation"),
-    "hook_mlp_out": (POS, "FFN output written to the residual stream"),
-    "hook_resid_post": (POS, "residual stream leaving the block"),
-    "hook_logits": (["pos", "d_vocab"], "unembedding output: one score per vocabulary word"),
-    "hook_probs": (["pos", "d_vocab"], "softmax of the logits at temperature 1"),
-}
+# leaf -> declaration, first declaration wins (LayerNorm's wording for the leaves it shares with RMSNorm)
+CATALOG: dict[str, HookSpec] = {}
+for _specs in (STACK_HOOKS, block.HOOKS, LayerNorm.HOOKS, RMSNorm.HOOKS, attention.HOOKS, mlp.HOOKS,
+               MLMHead.HOOKS, MODEL_HOOKS):
+    for _leaf, _spec in _specs.items():
+        CATALOG.setdefault(_leaf, _spec)
 
 
 # Leaves that TransformerLens does not have (or, for hook_logits, has no hook for): documented extras.
 EXTRA_LEAVES = frozenset({"hook_mean", "hook_out", "hook_dot", "hook_scaled", "hook_logits", "hook_probs",
-                          "hook_cross_attn_out", "hook_resid_mid_cross"})
-EXTRA_PARTS = (".cross_attn.", ".ln_cross.")  # modules only the decoder of an encoder-decoder has
+                          "hook_cross_attn_out", "hook_resid_mid_cross", "hook_dense", "hook_act"})
+EXTRA_PARTS = (".cross_attn.", ".ln_cross.", ".ln_embed.", ".mlm_head.")  # modules TransformerLens names otherwise
 
 
 def is_extra(name: str) -> bool:
@@ -62,12 +46,19 @@ def leaf(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
-def dims_of(name: str) -> list[str]:
-    return list(LEAVES[leaf(name)][0])
+def spec_of(name: str, model=None) -> HookSpec:
+    """The declaration of `name`: the model's own when a model is given, else the catalog's by leaf."""
+    if model is not None:
+        return model.hook_specs[name]
+    return CATALOG[leaf(name)]
 
 
-def describe(name: str) -> str:
-    return LEAVES[leaf(name)][1]
+def dims_of(name: str, model=None) -> list[str]:
+    return list(spec_of(name, model).dims)
+
+
+def describe(name: str, model=None) -> str:
+    return spec_of(name, model).description
 
 
 def generic(name: str) -> str:
@@ -77,18 +68,22 @@ def generic(name: str) -> str:
 
 def activation_names(model) -> list[dict]:
     """[{name, dims, description, extra}] for every hook of `model`, in the order the forward pass reaches them
-    (`hooks.forward_order`, from a traced run, not from the order the modules were registered)."""
-    return [{"name": n, "dims": dims_of(n), "description": describe(n), "extra": is_extra(n)}
+    (`hooks.forward_order`, from a traced run, not from the order the modules were registered), with the dims
+    the model's components declared."""
+    specs = model.hook_specs
+    return [{"name": n, "dims": list(specs[n].dims), "description": specs[n].description, "extra": is_extra(n)}
             for n in forward_order(model)]
 
 
-def shape_of(name: str, cfg, n_src: int, n_tgt: int | None = None, n_heads: int | None = None) -> list[int]:
+def shape_of(name: str, cfg, n_src: int, n_tgt: int | None = None, n_heads: int | None = None,
+             model=None) -> list[int]:
     """The shape `run_with_cache` gives `name` on 1-D input, from its dims, the config and the token counts,
-    without running anything. `n_src`: the tokens (decoder-only) or source tokens (encoder-decoder); `n_tgt`:
+    without running anything. `n_src`: the tokens (single-stack) or source tokens (encoder-decoder); `n_tgt`:
     the decoder's tokens of an encoder-decoder (decoder.*, hook_logits, hook_probs run over them; the keys of
-    cross-attention are the source). `n_heads`: size of the `head` dim if only some heads are kept."""
+    cross-attention are the source). `n_heads`: size of the `head` dim if only some heads are kept. Pass the
+    `model` for its own dims (grouped-query attention)."""
     pos = n_tgt if n_tgt is not None and not name.startswith("encoder.") else n_src
     sizes = {"pos": pos, "query_pos": pos, "key_pos": n_src if ".cross_attn." in name else pos,
              "d_model": cfg.d_model, "head": cfg.n_heads if n_heads is None else n_heads, "d_head": cfg.d_head,
-             "d_mlp": cfg.d_mlp, "d_vocab": cfg.vocab_size}
-    return [sizes[d] for d in dims_of(name)]
+             "kv_head": cfg.kv_heads, "d_mlp": cfg.d_mlp, "d_vocab": cfg.vocab_size}
+    return [sizes[d] for d in dims_of(name, model)]

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextvars
 import fnmatch
+import re
 import threading
 import weakref
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 import torch
@@ -49,12 +51,26 @@ class _Capture:
         self.store: dict[str, torch.Tensor] = {}
 
 
+@dataclass(frozen=True)
+class HookSpec:
+    """What a component declares about one of its capture points: the dims of the captured tensor (batch
+    dropped), a short title for the step, and one sentence on what it holds. The glossary, the model's list of
+    steps and the shapes of a trace are all read from these declarations."""
+    dims: tuple[str, ...]
+    title: str
+    description: str
+
+    def with_dims(self, *dims: str) -> "HookSpec":
+        return HookSpec(tuple(dims), self.title, self.description)
+
+
 class HookPoint(nn.Module):
     """Identity module. When a capture is active and wants this name, the tensor is recorded (detached)."""
 
-    def __init__(self) -> None:
+    def __init__(self, spec: HookSpec | None = None) -> None:
         super().__init__()
         self.name = ""  # filled in by `assign_hook_names` once the model tree is built
+        self.spec = spec  # declared by the component that owns it (see `add_hooks`)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         capture = _ACTIVE.get()
@@ -76,6 +92,19 @@ class HookPoint(nn.Module):
         if self.name == capture.stop_after:
             raise StopForward(self.name)
         return x
+
+
+def public_name(path: str) -> str:
+    """A module path inside the model -> the public name used by activations, weights and the module tree:
+    the containers `stack.` (decoder-only) and `encoder.blocks.` / `decoder.blocks.` are left out, so
+    stack.blocks.0.attn.hook_q -> blocks.0.attn.hook_q and encoder.blocks.1.attn.W_Q -> encoder.1.attn.W_Q."""
+    return re.sub(r"^(encoder|decoder)\.blocks\.", r"\1.", path.removeprefix("stack."))
+
+
+def add_hooks(module: nn.Module, specs: dict[str, HookSpec]) -> None:
+    """Register one HookPoint per declared spec on `module`, as attributes named by the spec's key."""
+    for leaf, spec in specs.items():
+        setattr(module, leaf, HookPoint(spec))
 
 
 def assign_hook_names(root: nn.Module, rename: Callable[[str], str] = lambda s: s) -> list[str]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import random
 
 import torch
-import torch.nn.functional as F
 
+from .mlp import ACTIVATIONS
 from .transformer import EncoderDecoder, Transformer
 
 
@@ -32,6 +32,8 @@ def unembed_residual(model: Transformer, resid: torch.Tensor) -> torch.Tensor:
     """What the model would output if `resid` [.., d_model] were the last residual state: the model's final
     norm (identity for post-LN and no-norm models), then the unembedding. Returns logits [.., d_vocab]."""
     x = _stack(model).ln_final(resid)
+    if model.mlm_head is not None:  # BERT: the masked-LM transform comes before the unembedding
+        x = model.mlm_head(x)
     tied = model.embed.W_E if model.cfg.tie_embeddings else None
     return model.unembed(x, tied)
 
@@ -77,17 +79,15 @@ def ffn_sparsity(post: torch.Tensor, threshold: float) -> dict:
 def activation_curve(act_fn: str, lo: float, hi: float, n: int) -> dict:
     """y = the FFN's non-linearity at n evenly spaced x (for SwiGLU: silu, applied to the gate branch)."""
     x = torch.linspace(lo, hi, n)
-    if act_fn == "relu":
-        y = F.relu(x)
-    elif act_fn == "gelu":
-        y = F.gelu(x)
-    else:
-        y = F.silu(x)
+    y = ACTIVATIONS["silu" if act_fn == "swiglu" else act_fn](x)
     return {"x": x.tolist(), "y": y.tolist(), "fn": "silu (gate of SwiGLU)" if act_fn == "swiglu" else act_fn}
 
 
 def position_table(model: Transformer, n: int) -> dict:
     """The first n rows of the position table the model adds (W_pos) and their cosine similarity."""
+    if model.pos_embed is None:
+        raise ValueError("this model has rotary positions: no table is added to the embeddings (the queries and "
+                         "keys are rotated instead, see attn.hook_rot_q / hook_rot_k)")
     table = model.pos_embed.W_pos[:n].float()
     norms = table.norm(dim=-1, keepdim=True)
     unit = torch.where(norms > 0, table / norms.clamp_min(1e-12), torch.zeros_like(table))

@@ -1,62 +1,58 @@
-"""Parameter count of a ModelConfig by arithmetic, per component, without building the model.
+"""Parameter count of a ModelConfig, per component, read from the components themselves.
 
-Matches `sum(p.numel() for p in build_model(cfg).parameters())` exactly (tests/app/test_param_count.py
-checks it on a grid of configurations and on the presets, built on the meta device). With d = d_model,
-V = vocab_size, h·d_head = d, m = d_mlp:
-  attention layer: W_Q, W_K, W_V, W_O = 4·d²  (+ biases b_Q, b_K, b_V: 3·d, b_O: d)
-  FFN: W_in, W_out = 2·d·m, SwiGLU adds W_gate: +d·m  (+ biases b_in: m, b_out: d, SwiGLU b_gate: m)
-  layer norm: γ and β = 2·d;  embedding W_E = V·d;  learned positions W_pos = n_ctx·d (sinusoidal: a buffer, 0)
-  unembedding W_U = d·V, or 0 when tied to W_E; its bias b_U = V is always there.
+`count` builds one block per stack (and the embedding, norm and head modules) on the meta device, so no memory
+is used, buckets every parameter by what it is, and multiplies the block's share by n_layers: the figure is
+whatever the modules declare, never a second formula (tests/app/test_param_count.py compares it with the full
+model and with Hugging Face's own modules). Components:
+  embeddings: W_E (and a separate encoder W_E, the token-type table W_token_type);  positions: learned W_pos
+  attention: W_Q, W_K, W_V, W_O (W_K, W_V have n_kv_heads heads under grouped-query attention)
+  ffn: W_in, W_out (+ W_gate for SwiGLU);  layer_norms: γ (and β) of every norm
+  biases: every b_* (attention, FFN, b_U, the MLM head's);  unembedding: W_U (0 when tied) and BERT's MLM dense W
 """
 from __future__ import annotations
 
+import re
+
 from .config import ModelConfig
+from .norms import LayerNorm, RMSNorm
 
 COMPONENTS = ("embeddings", "positions", "attention", "ffn", "layer_norms", "biases", "unembedding")
+_BLOCK = re.compile(r"^(stack|encoder|decoder)\.blocks\.0\.")
 
 
-def _attention(cfg: ModelConfig) -> tuple[int, int]:
-    inner = cfg.n_heads * cfg.d_head
-    return 4 * cfg.d_model * inner, 3 * inner + cfg.d_model  # (weights, biases)
-
-
-def _ffn(cfg: ModelConfig) -> tuple[int, int]:
-    mats = 3 if cfg.act_fn == "swiglu" else 2
-    bias = cfg.d_mlp + cfg.d_model + (cfg.d_mlp if cfg.act_fn == "swiglu" else 0)
-    return mats * cfg.d_model * cfg.d_mlp, bias
-
-
-def block(cfg: ModelConfig, cross: bool) -> dict[str, int]:
-    """Parameters of one block by component (self-attention, cross-attention if `cross`, FFN if cfg.mlp)."""
-    n_attn = 2 if cross else 1
-    aw, ab = _attention(cfg)
-    out = {"attention": n_attn * aw, "ffn": 0, "layer_norms": 0, "biases": n_attn * ab}
-    n_ln = n_attn
-    if cfg.mlp:
-        fw, fb = _ffn(cfg)
-        out["ffn"], out["biases"] = fw, out["biases"] + fb
-        n_ln += 1
-    out["layer_norms"] = n_ln * 2 * cfg.d_model if cfg.norm != "none" else 0
-    return out
+def component_of(name: str, is_norm: bool) -> str:
+    """The bucket of a parameter, from its state-dict name (and whether its module is a norm)."""
+    leaf = name.rsplit(".", 1)[-1]
+    if is_norm:
+        return "layer_norms"
+    if leaf in ("W_E", "W_token_type"):
+        return "embeddings"
+    if leaf == "W_pos":
+        return "positions"
+    if leaf in ("W_Q", "W_K", "W_V", "W_O"):
+        return "attention"
+    if leaf in ("W_in", "W_out", "W_gate"):
+        return "ffn"
+    if leaf.startswith("b_") or name == "mlm_head.b":
+        return "biases"
+    if leaf == "W_U" or name == "mlm_head.W":
+        return "unembedding"
+    raise ValueError(f"parameter {name} has no component")
 
 
 def count(cfg: ModelConfig) -> dict:
     """{total, breakdown: {component: n}, per_layer}."""
-    d, V = cfg.d_model, cfg.vocab_size
+    from .transformer import build_model  # the model imports nothing from here; avoid a cycle at import time
+    model = build_model(cfg.replace(n_layers=1), device="meta")
+    norms = {f"{path}.{p}" if path else p for path, m in model.named_modules() if isinstance(m, (LayerNorm, RMSNorm))
+             for p, _ in m.named_parameters(recurse=False)}
     bd = dict.fromkeys(COMPONENTS, 0)
-    bd["embeddings"] = V * d
-    bd["positions"] = cfg.n_ctx * d if cfg.pos_embed == "learned" else 0
-    bd["unembedding"] = 0 if cfg.tie_embeddings else d * V
-    bd["biases"] = V  # b_U
-    stacks = [False, True] if cfg.arch == "encoder_decoder" else [False]
     per_layer = 0
-    for cross in stacks:
-        b = block(cfg, cross)
-        per_layer += sum(b.values())
-        for k, v in b.items():
-            bd[k] += cfg.n_layers * v
-        if cfg.norm == "pre":  # final layer norm of the stack (post-LN blocks already end on one)
-            bd["layer_norms"] += 2 * d
+    for name, p in model.named_parameters():
+        in_block = bool(_BLOCK.match(name))
+        n = p.numel() * (cfg.n_layers if in_block else 1)
+        per_layer += p.numel() if in_block else 0
+        bd[component_of(name, name in norms)] += n
     return {"total": sum(bd.values()), "breakdown": bd, "per_layer": per_layer}
 
 
@@ -74,21 +70,22 @@ PRESETS: dict[str, dict] = {
     },
     "gpt2-small": {
         "config": ModelConfig(arch="decoder", vocab_size=50257, d_model=768, n_heads=12, n_layers=12, d_mlp=3072,
-                              n_ctx=1024, act_fn="gelu", pos_embed="learned", norm="pre", tie_embeddings=True),
+                              n_ctx=1024, act_fn="gelu_new", pos_embed="learned", norm="pre", tie_embeddings=True,
+                              unembed_bias=False),
         "published": 124_439_808,
-        "note": "GPT-2 small as released (124,439,808 = Hugging Face GPT2Model; the paper said 117M). The unembedding "
-                "is tied to the token embedding, so it adds nothing. Our model also has an unembedding bias b_U "
-                "(50,257) which GPT-2 does not, so our total is 50,257 higher.",
+        "note": "GPT-2 small as released (124,439,808 = Hugging Face GPT2LMHeadModel; the paper said 117M). The "
+                "unembedding is tied to the token embedding, so it adds nothing, and there is no unembedding bias: "
+                "the configuration the gpt2 converter (model/convert/gpt2.py) produces, so the count is exact.",
     },
     "bert-base": {
-        "config": ModelConfig(arch="decoder", vocab_size=30522, d_model=768, n_heads=12, n_layers=12, d_mlp=3072,
+        "config": ModelConfig(arch="encoder", vocab_size=30522, d_model=768, n_heads=12, n_layers=12, d_mlp=3072,
                               n_ctx=512, act_fn="gelu", pos_embed="learned", norm="post", self_attn_mask="padding",
-                              tie_embeddings=True),
+                              tie_embeddings=True, n_token_types=2, embed_norm=True, lm_head="mlm", ln_eps=1e-12),
         "published": 109_482_240,
-        "note": "BERT-base (110M; 109,482,240 = Hugging Face BertModel). Our config has no encoder-only arch, so this "
-                "is a post-LN stack with a padding (bidirectional) mask. BERT also has segment embeddings (2×768 = "
-                "1,536), a layer norm on the embeddings (1,536) and the pooler (768×768 + 768 = 590,592) which our "
-                "config lacks; we add the tied MLM output bias b_U (30,522). Net: ours is 563,142 lower.",
+        "note": "BERT-base (110M; 109,482,240 = Hugging Face BertModel, which includes the pooler). Ours is the "
+                "masked-LM model (BertForMaskedLM, what the bert converter loads): no pooler (-590,592) but the MLM "
+                "head's dense layer (+590,592), its layer norm (+1,536) and output bias b_U (+30,522); the output "
+                "matrix is tied to the token embedding. Net: 32,058 more, 109,514,298.",
     },
     "gpt3": {
         "config": ModelConfig(arch="decoder", vocab_size=50257, d_model=12288, n_heads=96, n_layers=96, d_mlp=49152,

@@ -23,8 +23,10 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 class LoadedModel:
     id: str
     model: Transformer
-    tokenizer: WordTokenizer | BPETokenizer
-    meta: dict = field(default_factory=dict)  # description, training record, metrics (the json beside the weights)
+    tokenizer: WordTokenizer | BPETokenizer  # or model.hf_tokenizer.HFTokenizer (same interface)
+    meta: dict = field(default_factory=dict)  # description, training record, metrics (the json beside the weights);
+    # for a Hugging Face checkpoint, "source" says where it came from (model/hub.py)
+    decoder_start_id: int | None = None  # first decoder token of an encoder-decoder if not <bos> (Marian: <pad>)
 
     @property
     def cfg(self) -> ModelConfig:
@@ -39,14 +41,21 @@ class LoadedModel:
         return self.meta.get("description", "")
 
     def encode(self, text: str) -> list[int]:
-        """Decoder-only: <bos> + words (the model predicts what follows). Encoder-decoder source: words + <eos>."""
+        """Decoder-only: <bos> + words (the model predicts what follows). Encoder-only: <bos> + words + <eos>
+        (BERT: [CLS] ... [SEP]). Encoder-decoder source: words + <eos>. A tokenizer without a <bos> / <eos>
+        (e.g. Qwen2) adds none."""
         if self.is_encoder_decoder:
             return self.tokenizer.encode(text, eos=True)
+        if self.cfg.arch == "encoder":
+            return self.tokenizer.encode(text, bos=True, eos=True)
         return self.tokenizer.encode(text, bos=True)
 
     def encode_target(self, text: str) -> list[int]:
-        """Encoder-decoder decoder input: <bos> + the target words written so far."""
-        return self.tokenizer.encode(text, bos=True)
+        """Encoder-decoder decoder input: the decoder's start token (<bos>, or `decoder_start_id`) + the target
+        words written so far."""
+        if self.decoder_start_id is None:
+            return self.tokenizer.encode(text, bos=True)
+        return [self.decoder_start_id] + self.tokenizer.encode(text)
 
 
 def checkpoint_paths(model_id: str, directory: Path = CHECKPOINT_DIR) -> tuple[Path, Path]:

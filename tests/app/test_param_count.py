@@ -24,13 +24,13 @@ def by_component(cfg: ModelConfig) -> dict[str, int]:
         model = build_model(cfg)
     for name, p in model.named_parameters():
         leaf = name.rsplit(".", 1)[-1]
-        if name == "embed.W_E":
+        if name in ("embed.W_E", "token_type_embed.W_token_type"):
             k = "embeddings"
         elif name == "pos_embed.W_pos":
             k = "positions"
-        elif name == "unembed.W_U":
+        elif name in ("unembed.W_U", "mlm_head.W"):
             k = "unembedding"
-        elif leaf.startswith("b_"):
+        elif leaf.startswith("b_") or name == "mlm_head.b":
             k = "biases"
         elif leaf in ("W_Q", "W_K", "W_V", "W_O"):
             k = "attention"
@@ -81,9 +81,10 @@ def test_presets_equal_meta_modules_and_published(preset):
 
 
 def test_known_differences_are_exact():
-    """The notes' arithmetic: GPT-2 = published + b_U; BERT = published - segments - embedding LN - pooler + b_U."""
-    assert count(PRESETS["gpt2-small"]["config"])["total"] == 124_439_808 + 50_257
-    assert count(PRESETS["bert-base"]["config"])["total"] == 109_482_240 - 1_536 - 1_536 - 590_592 + 30_522
+    """The notes' arithmetic: GPT-2 = published (no b_U); BERT = published - pooler + the MLM head's dense,
+    layer norm and output bias."""
+    assert count(PRESETS["gpt2-small"]["config"])["total"] == 124_439_808
+    assert count(PRESETS["bert-base"]["config"])["total"] == 109_482_240 - 590_592 + 590_592 + 1_536 + 30_522
 
 
 # ---- endpoint -------------------------------------------------------------------------------------------------
@@ -92,7 +93,8 @@ def test_endpoint_presets(client, preset):
     r = client.get("/api/v1/param-count", params={"preset": preset})
     assert r.status_code == 200, r.text
     out = r.json()
-    assert out["total"] == count(PRESETS[preset]["config"])["total"] == sum(out["breakdown"].values())
+    assert out["total"] == numel(PRESETS[preset]["config"], "meta") == sum(out["breakdown"].values())
+    assert out["breakdown"] == by_component(PRESETS[preset]["config"])
     assert out["published"] == PRESETS[preset]["published"] and out["note"]
 
 
@@ -104,7 +106,7 @@ def test_endpoint_free_inputs_and_overrides(client):
                       act_fn="swiglu", pos_embed="learned", n_ctx=40, norm="post", tie_embeddings=True)
     assert out["total"] == numel(cfg) and out["config"]["vocab_size"] == 500
     over = client.get("/api/v1/param-count", params={"preset": "gpt2-small", "n_layers": 2}).json()
-    assert over["total"] == count(PRESETS["gpt2-small"]["config"].replace(n_layers=2))["total"]
+    assert over["total"] == numel(PRESETS["gpt2-small"]["config"].replace(n_layers=2), "meta")
     assert over["published"] is None  # a changed preset is no longer the published model
 
 
