@@ -112,7 +112,12 @@ async function run(page) {
   } else {
     nodes.push(el('div', { className: 'stack', dataset: { stack: 'blocks' } }, stack(info, mods, 'blocks', cfg.n_layers)));
   }
-  nodes.push(arrow(), box(info, mods.get('unembed'), cfg.tie_embeddings ? 'Unembedding (tied to the embedding)' : undefined), arrow(),
+  // a tied unembedding with no bias has no module of its own: it is W_E transposed
+  const unembed = mods.get('unembed') ? box(info, mods.get('unembed'), cfg.tie_embeddings ? 'Unembedding (tied to the embedding)' : undefined)
+    : el('a', { className: 'arch-box', href: linkFor(id, { module: 'unembed' }), dataset: { module: 'unembed', params: '0' } }, [
+      el('div', { className: 't', textContent: 'Unembedding (tied: W_E transposed)' }),
+      el('div', { className: 'd', textContent: `no params of its own · out [pos, d_vocab=${cfg.vocab_size}]` })]);
+  nodes.push(arrow(), unembed, arrow(),
     el('a', { className: 'arch-box', href: `/trace?${new URLSearchParams({ model: id, goto: 'hook_probs' })}` }, [
       el('div', { className: 't', textContent: 'Softmax → next-word probabilities' }),
       el('div', { className: 'd', textContent: `out [pos, d_vocab=${cfg.vocab_size}] · no params` })]));
