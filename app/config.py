@@ -1,22 +1,37 @@
-"""Settings, read once from the environment (XRAY_* variables)."""
+"""Settings, read once from the environment (XRAY_* variables) by pydantic-settings."""
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from model import threads
 from model.zoo import CHECKPOINT_DIR, DEFAULT_MODEL
 
 
-@dataclass(frozen=True)
-class Settings:
-    checkpoint_dir: Path = field(default_factory=lambda: Path(os.environ.get("XRAY_CHECKPOINT_DIR", CHECKPOINT_DIR)))
-    default_model: str = field(default_factory=lambda: os.environ.get("XRAY_DEFAULT_MODEL", DEFAULT_MODEL))
-    # comma-separated ids to load; empty = every checkpoint in checkpoint_dir
-    models: tuple[str, ...] = field(
-        default_factory=lambda: tuple(m for m in os.environ.get("XRAY_MODELS", "").split(",") if m))
-    torch_threads: int = field(default_factory=lambda: int(os.environ.get("XRAY_TORCH_THREADS", "1")))
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XRAY_", frozen=True)
+
+    checkpoint_dir: Path = Field(CHECKPOINT_DIR, description="where the checkpoints (*.safetensors + json) are")
+    default_model: str = Field(DEFAULT_MODEL, description="the model the pages open with")
+    models: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="comma-separated ids to load (XRAY_MODELS=tiny-gpt,tiny-translator); empty = every "
+                        "checkpoint in checkpoint_dir")
+    torch_threads: int = Field(threads.DEFAULT, ge=1, description="torch threads of every thread that runs a model "
+                                                                  "(model/threads.py)")
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _comma_separated(cls, value):
+        if isinstance(value, str):
+            return tuple(m.strip() for m in value.split(",") if m.strip())
+        return value
 
 
+@lru_cache
 def get_settings() -> Settings:
+    """The process's settings, read from the environment once."""
     return Settings()

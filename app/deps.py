@@ -1,10 +1,68 @@
-"""Request-scoped access to what the lifespan loaded."""
+"""Typed dependencies of the API routes: the app's settings, its loaded models, the model a request names (in
+its JSON body or in its path, looked up once, 404 if unknown), the residual cache and the once-only values.
+
+They are `async def` because they only read app state: FastAPI then runs them on the event loop instead of
+sending each to the threadpool."""
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from pydantic import BaseModel
 
 from model.zoo import LoadedModel
 
+from .config import Settings
+from .errors import unknown_model
+from .once import Once
+from .resid_cache import ResidCache
 
-def get_models(request: Request) -> dict[str, LoadedModel]:
+
+async def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def _models(request: Request) -> dict[str, LoadedModel]:
     return request.app.state.models
+
+
+AppSettings = Annotated[Settings, Depends(_settings)]
+Models = Annotated[dict[str, LoadedModel], Depends(_models)]
+
+
+def lookup(models: dict[str, LoadedModel], model_id: str) -> LoadedModel:
+    if model_id not in models:
+        raise unknown_model(model_id, models)
+    return models[model_id]
+
+
+class ModelRef(BaseModel):
+    """The part of every request body that names the model (the route's own body model documents it). FastAPI
+    validates the one JSON body against both and hands each its own instance, so the route keeps `body`."""
+    model: str
+
+
+async def _model_in_body(body: ModelRef, models: Models) -> LoadedModel:
+    return lookup(models, body.model)
+
+
+async def _model_in_path(
+        model_id: Annotated[str, Path(description="model id, e.g. tiny-gpt (GET /api/v1/models lists them)")],
+        models: Models) -> LoadedModel:
+    return lookup(models, model_id)
+
+
+BodyModel = Annotated[LoadedModel, Depends(_model_in_body)]  # the route's body parameter must be named `body`
+PathModel = Annotated[LoadedModel, Depends(_model_in_path)]  # the route's path must contain {model_id}
+
+
+async def _resid_cache(request: Request) -> ResidCache:
+    return request.app.state.resid_cache
+
+
+async def _once(request: Request) -> Once:
+    return request.app.state.once
+
+
+ResidCacheDep = Annotated[ResidCache, Depends(_resid_cache)]
+OnceDep = Annotated[Once, Depends(_once)]

@@ -1,18 +1,14 @@
-"""The API's one error format: every failure is `{"error": {"code": str, "message": str}}` with a 4xx status
-(or, if something unforeseen breaks, a 500 in the same shape; the test suite checks that none happens).
-
-Routes raise `ApiError`; `handled` wraps torch-running routes (inference mode, ValueError -> 422);
-`install` registers the handlers that reformat FastAPI's own errors (validation, malformed JSON, unknown
-route, wrong method) into the same shape.
+"""The API's one error path: every refusal is an `ApiError` (status, code, message) raised anywhere below a route
+and turned into `{"error": {"code": str, "message": str}}` by one handler. `install` also reformats FastAPI's
+own errors (validation, malformed JSON, unknown route, wrong method) into the same shape. Any other exception is
+a bug: it is logged and answered with a 500 in the same shape (TestClient re-raises it, so a test sees it).
 """
 from __future__ import annotations
 
 import difflib
-import functools
 import logging
 import math
 
-import torch
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -33,23 +29,6 @@ def error_body(code: str, message: str) -> dict:
 
 def error_response(e: ApiError) -> JSONResponse:
     return JSONResponse(error_body(e.code, e.message), status_code=e.status)
-
-
-def handled(fn):
-    """Run a torch route under `torch.inference_mode()`; turn ApiError / ValueError into the error format."""
-
-    @functools.wraps(fn)
-    def wrapper(*a, **kw):
-        try:
-            with torch.inference_mode():
-                return fn(*a, **kw)
-        except ApiError as e:
-            return error_response(e)
-        except ValueError as e:
-            return error_response(ApiError(422, "invalid_input", str(e)))
-    return wrapper
-
-
 
 
 def unknown_model(model_id: str, available) -> ApiError:
@@ -103,7 +82,8 @@ def _validation_message(errors) -> tuple[int, str, str]:
                 shown = f" (got {value})"
             hint = HINTS.get(loc[0] if loc else "", "")
             parts.append(f"{where}: {msg[:1].lower() + msg[1:]}{shown}" + (f"; {hint}" if hint else ""))
-    return 422, "invalid_request", "; ".join(parts) or "invalid request"
+    # the body is validated against the route's model and against deps.ModelRef: the same error can come twice
+    return 422, "invalid_request", "; ".join(dict.fromkeys(parts)) or "invalid request"
 
 
 async def _on_api_error(_request: Request, exc: ApiError) -> JSONResponse:

@@ -1,18 +1,13 @@
-"""Turning a request into model inputs: look up the model, check and tokenize the text (and the target of an
-encoder-decoder). Every refusal is an ApiError with a message that says what to change."""
+"""Turning a request into model inputs: check and tokenize the text (and the target of an encoder-decoder).
+Every refusal is an ApiError with a message that says what to change. (The model itself is looked up by the
+BodyModel / PathModel dependencies, app/deps.py.)"""
 from __future__ import annotations
 
 import torch
 
 from model.zoo import LoadedModel
 
-from .errors import ApiError, unknown_model
-
-
-def get_model(models: dict[str, LoadedModel], model_id: str) -> LoadedModel:
-    if model_id not in models:
-        raise unknown_model(model_id, models)
-    return models[model_id]
+from .errors import ApiError
 
 
 def _check_len(loaded: LoadedModel, ids: list[int], what: str) -> None:

@@ -7,7 +7,7 @@ otherwise re-run blocks 0..l for every request. The trace route of a decoder-onl
 norm), and starts a later request whose names all lie at block l or after from the closest cached block <= l
 (`DecoderOnly.run_blocks`), so its hooks see the same tensors as a full forward.
 
-One cache per app, shared by all requests: thread-safe (one lock), least recently used entries evicted first,
+One cache per app (created by `create_app`, on `app.state.resid_cache`), shared by all requests: thread-safe (one lock), least recently used entries evicted first,
 capped by the bytes of the tensors it holds (MAX_BYTES). Encoder-decoder models are not cached (no resume).
 """
 from __future__ import annotations
@@ -16,9 +16,8 @@ import threading
 from collections import OrderedDict
 
 import torch
-from fastapi import Request
-
 from model.transformer import first_block
+from model.zoo import LoadedModel
 
 MAX_BYTES = 256 * 2**20  # 256 MiB: e.g. 5 inputs of 1,024 tokens of a GPT-2-small-shaped model (13 x 3 MiB each)
 
@@ -73,33 +72,15 @@ class ResidCache:
             return len(self._entries)
 
 
-def resume_args(cache: ResidCache, model_id: str, model, tokens: torch.Tensor, names) -> dict:
+def resume_args(cache: ResidCache, loaded: LoadedModel, tokens: torch.Tensor, names) -> dict:
     """`run_with_cache` keyword arguments for a decoder-only trace of `names` on 1-D `tokens`: start from the
     stream cached at the closest block <= the first one `names` selects (if any), and keep the stream entering
     every block the forward passes through. {} for an encoder-decoder (no resume)."""
-    if getattr(model, "arch", None) != "decoder":
+    if loaded.is_encoder_decoder:
         return {}
-    key = cache.key(model_id, tokens)
+    key = cache.key(loaded.id, tokens)
     args: dict = {"on_resid": lambda layer, x: cache.put(key, layer, x)}
-    hit = cache.get(key, first_block(model, names))
+    hit = cache.get(key, first_block(loaded.model, names))
     if hit is not None:
         args["start"], args["resid"] = hit
     return args
-
-
-_create = threading.Lock()
-
-
-def for_app(app) -> ResidCache:
-    """The app's cache, created on first use (also for an app run without its lifespan, as in the tests)."""
-    cache = getattr(app.state, "resid_cache", None)
-    if cache is None:
-        with _create:
-            cache = getattr(app.state, "resid_cache", None)
-            if cache is None:
-                cache = app.state.resid_cache = ResidCache()
-    return cache
-
-
-def get_resid_cache(request: Request) -> ResidCache:
-    return for_app(request.app)

@@ -76,7 +76,6 @@ class ModelDetail(ModelSummary):
     vocab: list[str] = Field(description="the word-level vocabulary, index = token id")
     training: dict[str, Any] = Field(description="the checkpoint's training record (steps, losses, ...)")
     metrics: dict[str, Any] | None = Field(None, description="evaluation metrics stored with the checkpoint, if any")
-    head_labels: list[dict[str, Any]] = Field(description="every attention head: {name, layer, head, scores: {behaviour: score}, labels} (see GET /api/v1/models/{id}/heads)")
 
 
 # ---- trace --------------------------------------------------------------------------------------------------

@@ -141,7 +141,7 @@ def layer_by_layer(model, ids, n_layers: int, resume: bool) -> list[float]:
     for layer in range(n_layers):
         t0 = time.perf_counter()
         names = [f"blocks.{layer}.*"]
-        extra = resume_args(cache, "gpt2-shape", model, ids, names) if resume else {}
+        extra = resume_args(cache, zoo.LoadedModel("gpt2-shape", model, None), ids, names) if resume else {}
         _, acts = run_with_cache(model, ids, names=names, stop_early=True, **extra)
         times.append(time.perf_counter() - t0)
         del acts

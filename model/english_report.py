@@ -64,7 +64,7 @@ def markdown(directory: Path = zoo.CHECKPOINT_DIR, with_samples: bool = True) ->
               "snapshots):", "", "| step | " + " | ".join(str(s) for s, _ in curve[::5]) + " |",
               "|---" * (len(curve[::5]) + 1) + "|",
               "| induction | " + " | ".join(f"{c['induction']:.2f}" for _, c in curve[::5]) + " |"]
-    lines += ["", "### What breaks if you remove it (600 steps each, same data, seed and batches)", "",
+    lines += ["", "### What breaks if you remove it (400 steps each, same data, seed and batches)", "",
               "| model | removed | held-out austen | held-out wordnet | best induction | best previous-token |",
               "|---|---|---|---|---|---|"]
     for mid in SHORT:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import fnmatch
+import re
 import threading
 import weakref
 from contextlib import contextmanager
@@ -91,6 +92,13 @@ class HookPoint(nn.Module):
         if self.name == capture.stop_after:
             raise StopForward(self.name)
         return x
+
+
+def public_name(path: str) -> str:
+    """A module path inside the model -> the public name used by activations, weights and the module tree:
+    the containers `stack.` (decoder-only) and `encoder.blocks.` / `decoder.blocks.` are left out, so
+    stack.blocks.0.attn.hook_q -> blocks.0.attn.hook_q and encoder.blocks.1.attn.W_Q -> encoder.1.attn.W_Q."""
+    return re.sub(r"^(encoder|decoder)\.blocks\.", r"\1.", path.removeprefix("stack."))
 
 
 def add_hooks(module: nn.Module, specs: dict[str, HookSpec]) -> None:

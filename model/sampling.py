@@ -1,9 +1,20 @@
 """Turning logits into a next-token choice: temperature, top-k, top-p (nucleus), and seeded sampling.
 
-Order of operations (the sampling page re-implements exactly this in JavaScript):
-  1. p = softmax(logits / temperature)
-  2. top-k: keep the k most probable tokens (ties broken by lower id), renormalise
-  3. top-p: keep the smallest most-probable prefix whose mass reaches top_p (at least one token), renormalise
+The filters are Hugging Face `transformers`' warpers (TemperatureLogitsWarper, TopKLogitsWarper,
+TopPLogitsWarper with min_tokens_to_keep=1), applied in the order `generate` applies them, with the same tensor
+operations, so the distribution is the one `transformers` samples from for the same logits and parameters
+(tests/model/test_sampling_hf.py checks it against the warpers themselves, ties included):
+  1. temperature: scores = logits / temperature
+  2. top-k: drop every token whose score is below the k-th highest score; every token TIED with the k-th
+     stays, so more than k tokens can survive
+  3. top-p: sort the surviving scores ascending, take the cumulative softmax, drop the tokens whose cumulative
+     mass is <= 1 - top_p (the most probable token always stays); ties inside that cut are ordered by
+     torch.sort, as in `transformers`
+  4. probs = softmax of what is left
+`top_k` omitted is `transformers`' top_k=0 (no top-k; note `generate`'s own default is 50), `top_p` omitted or 1
+skips top-p. One difference, in rounding only: the logits are shifted by their maximum before the division
+(softmax does not change; a tiny temperature then gives 0 and -inf instead of overflowing to inf). The page's
+JavaScript (static/js/filtering.js) mirrors this.
 """
 from __future__ import annotations
 
@@ -32,25 +43,26 @@ def check_params(temperature: float, top_k: int | None, top_p: float | None) -> 
 
 def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
                   top_p: float | None = None) -> Filtered:
+    """The distribution over the next token after temperature, top-k and top-p (see the module docstring), in
+    float64, with the mass each filter removed and the entropy of the result."""
     check_params(temperature, top_k, top_p)
-    shifted = logits.double() - logits.double().max()  # max = 0, so a tiny temperature gives 0 and -inf, never inf
-    base = (shifted / temperature).softmax(-1)
-    order = torch.sort(base, descending=True, stable=True).indices
-    keep = torch.ones_like(base, dtype=torch.bool)
-    cut_k = cut_p = 0.0
-    if top_k is not None and top_k < base.numel():
-        keep[order[top_k:]] = False
-        cut_k = float(base[order[top_k:]].sum())
+    logits = logits.double()
+    scores = (logits - logits.max()) / temperature
+    base = scores.softmax(-1)  # the distribution at this temperature, before the filters
+    after_k = torch.ones_like(scores, dtype=torch.bool)
+    if top_k is not None and top_k < scores.numel():
+        after_k = scores >= torch.topk(scores, top_k).values[-1]  # the k-th score and every score tied with it
+        scores = scores.masked_fill(~after_k, -math.inf)
+    after_p = after_k
     if top_p is not None and top_p < 1:
-        kept_sorted = base[order] * keep[order]
-        renorm = kept_sorted / kept_sorted.sum()
-        before = torch.cumsum(renorm, 0) - renorm  # mass of the strictly more probable kept tokens
-        drop = (before >= top_p) & keep[order]
-        drop[0] = False
-        cut_p = float(base[order][drop].sum())
-        keep[order[drop]] = False
-    probs = torch.where(keep, base, torch.zeros_like(base))
-    probs = probs / probs.sum()
+        sorted_scores, sorted_ids = torch.sort(scores, descending=False)
+        drop = sorted_scores.softmax(-1).cumsum(-1) <= 1 - top_p
+        drop[-1] = False  # min_tokens_to_keep = 1: the most probable token stays
+        after_p = after_k & ~drop.scatter(0, sorted_ids, drop)
+        scores = scores.masked_fill(~after_p, -math.inf)
+    probs = scores.softmax(-1)
+    cut_k = float(base[~after_k].sum())
+    cut_p = float(base[after_k & ~after_p].sum())
     nz = probs[probs > 0]
     entropy = float(-(nz * nz.log()).sum())
     return Filtered(probs.float(), cut_k, cut_p, entropy)

@@ -5,7 +5,6 @@ activations captured under their TransformerLens-style names during that one cal
 """
 from __future__ import annotations
 
-import re
 from typing import Callable
 
 import torch
@@ -16,7 +15,7 @@ from .block import Block
 from .config import MaskKind, ModelConfig
 from .embeddings import Embed, MLMHead, TokenTypeEmbed, Unembed
 from .hooks import (HookPoint, HookSpec, StopForward, add_hooks, assign_hook_names, capturing, forward_order,
-                    is_capturing, name_filter)
+                    is_capturing, name_filter, public_name)
 from .norms import make_norm
 from .positions import PosEmbed, Rotary
 
@@ -145,7 +144,7 @@ class SingleStack(_Base):
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
         self.stack = Stack(cfg, cross=False)
-        self._name_hooks(lambda path: path.removeprefix("stack."))
+        self._name_hooks(public_name)  # "stack.blocks.0.attn.hook_q" -> "blocks.0.attn.hook_q"
 
     def embed_tokens(self, tokens: torch.Tensor, token_types: torch.Tensor | None = None) -> torch.Tensor:
         """The residual stream entering block 0 for these tokens (token types default to 0)."""
@@ -204,8 +203,7 @@ class EncoderDecoder(_Base):
         self.encoder = Stack(cfg, cross=False)
         self.decoder = Stack(cfg, cross=True)
         self.encoder_embed = None if cfg.share_embeddings else Embed(cfg, cfg.src_vocab_size)
-        # "encoder.blocks.0.attn.hook_q" -> "encoder.0.attn.hook_q"
-        self._name_hooks(lambda path: re.sub(r"^(encoder|decoder)\.blocks\.", r"\1.", path))
+        self._name_hooks(public_name)  # "encoder.blocks.0.attn.hook_q" -> "encoder.0.attn.hook_q"
 
     def encode(self, src: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         self._check_len(src, "the source text")

@@ -1,24 +1,19 @@
 """POST /api/v1/generate: seeded sampling, one step per new token with the candidates it was drawn from."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
-
-from app.deps import get_models
-from app.errors import handled
-from app.inputs import get_model, source_ids
+from app.deps import BodyModel
+from app.inputs import source_ids
+from app.routing import resource_router
 from app.schemas import GenerateIn, GenerateOut, error_responses
-from model.sampling import check_params, generate as sample_tokens
+from model.sampling import generate as sample_tokens
 
-router = APIRouter(prefix="/api/v1", tags=["sampling"])
+router = resource_router(tags=["sampling"])
 
 
 @router.post("/generate", response_model=GenerateOut, responses=error_responses(400, 404, 422))
-@handled
-def generate(body: GenerateIn, models=Depends(get_models)):
+def generate(body: GenerateIn, loaded: BodyModel):
     """Continue `text` (decoder-only) or translate it (encoder-decoder, starting from <bos>) for up to
     `max_new_tokens` tokens, stopping at <eos> or at the context limit. Same seed and inputs, same output."""
-    loaded = get_model(models, body.model)
-    check_params(body.temperature, body.top_k, body.top_p)
     src = source_ids(loaded, body.text)
     ids, steps = sample_tokens(loaded, body.text, body.max_new_tokens, body.temperature, body.top_k, body.top_p,
                                body.seed, body.n_candidates)

@@ -1,28 +1,21 @@
 """GET /api/v1/models and /api/v1/models/{id}: what is loaded, its configuration, module tree, activation
-names with their dims, vocabulary and training record."""
+names with their dims, vocabulary and training record. Nothing here runs the model's scoring: head labels have
+their own endpoint (app/routers/heads.py)."""
 from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, Depends, Request
 from torch import nn
 
-from app.deps import get_models
-from app.errors import handled
-from app.inputs import get_model
-from app.routers.heads import cached_scores
+from app.deps import Models, PathModel
+from app.routing import resource_router
 from app.schemas import ModelDetail, ModelSummary, error_responses
 from model.glossary import activation_names
-from model.hooks import HookPoint
+from model.hooks import HookPoint, public_name
 from model.zoo import LoadedModel
 
-router = APIRouter(prefix="/api/v1", tags=["models"])
+router = resource_router(tags=["models"])
 _HOISTED = re.compile(r"^(stack|(encoder|decoder)\.blocks)$")  # containers whose name is not part of public paths
-
-
-def public_path(raw: str) -> str:
-    """Module path -> the prefix used by activation names: stack.blocks.0 -> blocks.0, encoder.blocks.1 -> encoder.1."""
-    return re.sub(r"^(encoder|decoder)\.blocks\.", r"\1.", raw.removeprefix("stack."))
 
 
 def module_tree(module: nn.Module, raw: str = "") -> dict:
@@ -34,7 +27,7 @@ def module_tree(module: nn.Module, raw: str = "") -> dict:
         node = module_tree(child, child_raw)
         children.extend(node["children"] if _HOISTED.match(child_raw) else [node])
     params = [{"name": n, "shape": list(p.shape), "numel": p.numel()} for n, p in module.named_parameters(recurse=False)]
-    return {"path": public_path(raw), "type": type(module).__name__,
+    return {"path": public_name(raw), "type": type(module).__name__,
             "n_params": sum(p.numel() for p in module.parameters()), "params": params, "children": children}
 
 
@@ -46,22 +39,20 @@ def summary(loaded: LoadedModel) -> dict:
 
 
 @router.get("/models", response_model=list[ModelSummary])
-def list_models(models=Depends(get_models)):
+def list_models(models: Models):
     """Every loaded model, the default first."""
     return [summary(m) for m in models.values()]
 
 
 @router.get("/models/{model_id}", response_model=ModelDetail, responses=error_responses(404))
-@handled
-def model_detail(model_id: str, request: Request, models=Depends(get_models)):
+def model_detail(loaded: PathModel):
     """One model: configuration, module tree with parameter counts and shapes, every activation name with its
-    dims (in module order), the vocabulary, the training record stored with the checkpoint, and the label of
-    every attention head (model/heads.py, computed from the model's patterns on first request)."""
-    loaded = get_model(models, model_id)
+    dims (in forward order), the vocabulary and the training record stored with the checkpoint. Head labels:
+    GET /api/v1/models/{id}/heads."""
     meta = loaded.meta
     training = {k: v for k, v in meta.items() if k not in ("description", "metrics", "head_labels")}
     if isinstance(training.get("training"), dict):  # a nested training record is flattened into the rest
         training = {**training.pop("training"), **training}
     return {**summary(loaded), "architecture": module_tree(loaded.model),
             "activation_names": activation_names(loaded.model), "vocab": loaded.tokenizer.vocab,
-            "training": training, "metrics": meta.get("metrics"), "head_labels": cached_scores(request, loaded)}
+            "training": training, "metrics": meta.get("metrics")}

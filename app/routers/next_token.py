@@ -1,26 +1,22 @@
 """POST /api/v1/next-token: the distribution over the next word after temperature, top-k and top-p."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
-
-from app.deps import get_models
-from app.errors import handled
-from app.inputs import get_model, source_ids, target_ids
+from app.deps import BodyModel
+from app.inputs import source_ids, target_ids
+from app.routing import resource_router
 from app.schemas import NextTokenIn, NextTokenOut, error_responses
-from model.sampling import check_params, filter_logits, top_candidates
+from model.sampling import filter_logits, top_candidates
 from model.transformer import run_with_cache
 
-router = APIRouter(prefix="/api/v1", tags=["sampling"])
+router = resource_router(tags=["sampling"])
 
 
 @router.post("/next-token", response_model=NextTokenOut, responses=error_responses(400, 404, 422))
-@handled
-def next_token(body: NextTokenIn, models=Depends(get_models)):
+def next_token(body: NextTokenIn, loaded: BodyModel):
     """What the model predicts after the last token of `text` (decoder-only) or after the last token of the
     decoder input `target` (encoder-decoder, translating `text`). `probs` and `candidates` are after the
-    filters, in the order temperature -> top-k -> top-p; `logits` are the raw scores so a client can re-filter."""
-    loaded = get_model(models, body.model)
-    check_params(body.temperature, body.top_k, body.top_p)
+    filters (transformers' warpers, in the order temperature -> top-k -> top-p); `logits` are the raw scores so a
+    client can re-filter."""
     src = source_ids(loaded, body.text)
     tgt = target_ids(loaded, body.target)
     logits, _ = run_with_cache(loaded.model, src, tgt, names=[])

@@ -5,13 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import plotly
-from fastapi import APIRouter, Request
+import swagger_ui_bundle
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
+
+from app.schemas import MAX_TEXT_CHARS
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 templates = Jinja2Templates(directory=ROOT / "templates")
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+# The URL carries the plotly package's version, so the file can be cached for a year: a new plotly is a new URL.
+PLOTLY_SRC = f"/static/vendor/plotly.min.js?v={plotly.__version__}"
+CACHE_YEAR = "public, max-age=31536000, immutable"
+# Swagger UI 5 (reads OpenAPI 3.1, which FastAPI writes) from the swagger-ui-bundle-v2 package: /docs works offline.
+SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
+SWAGGER_FILES = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css",
+                 "favicon-32x32.png": "image/png", "oauth2-redirect.html": "text/html"}
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,14 +40,29 @@ def page(path: str, template: str, title: str, nav: str | None = None):
             "title": title, "pages": [p for p in PAGES if p[3]], "path": path,
             "models": [{"id": m.id, "arch": m.cfg.arch, "description": m.description} for m in models.values()],
             "default_model": request.app.state.settings.default_model,
+            "limits": {"text_chars": MAX_TEXT_CHARS}, "plotly_src": PLOTLY_SRC,
         })
     return _render
 
 
 @router.get("/static/vendor/plotly.min.js")
-def plotly_js():
-    """Plotly served from the installed plotly package (no CDN)."""
-    return FileResponse(PLOTLY_JS, media_type="text/javascript")
+def plotly_js(v: str | None = None):
+    """Plotly served from the installed plotly package (no CDN); cached for a year when asked for by version."""
+    headers = {"Cache-Control": CACHE_YEAR if v == plotly.__version__ else "no-cache"}
+    return FileResponse(PLOTLY_JS, media_type="text/javascript", headers=headers)
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def docs(request: Request):
+    """Swagger UI for /openapi.json, every asset served by this app (nothing fetched from outside)."""
+    return templates.TemplateResponse(request, "docs.html", {"version": SWAGGER_DIR.name.removeprefix("swagger-ui-")})
+
+
+@router.get("/static/vendor/swagger-ui/{name}")
+def swagger_asset(name: str):
+    if name not in SWAGGER_FILES:
+        raise HTTPException(404, f"no Swagger UI file {name}")
+    return FileResponse(SWAGGER_DIR / name, media_type=SWAGGER_FILES[name], headers={"Cache-Control": "public, max-age=86400"})
 
 @router.get("/favicon.ico")
 def favicon():

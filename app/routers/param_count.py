@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
-from app.errors import ApiError, handled
+from app.errors import ApiError
+from app.routing import resource_router
 from app.schemas import ParamCountOut, error_responses
 from model.config import ModelConfig
 from model.param_count import PRESETS, count
 
-router = APIRouter(prefix="/api/v1", tags=["param-count"])
+router = resource_router(tags=["param-count"])
 Preset = Literal["transformer-base-2017", "gpt2-small", "bert-base", "gpt3"]
 BIG = 10**7
 
 
 @router.get("/param-count", response_model=ParamCountOut, responses=error_responses(422))
-@handled
 def param_count(
     preset: Preset | None = Query(None, description="start from a published configuration; other inputs override it"),
     arch: Literal["decoder", "encoder_decoder"] | None = Query(None),

@@ -3,22 +3,20 @@ GET /api/v1/models/{id}/timeline (the kept steps and the training loss near each
 POST /api/v1/timeline/attention (one layer's attention patterns of every snapshot on the same text)."""
 from __future__ import annotations
 
-import threading
-
-import torch
-from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from app.deps import get_models
-from app.errors import ApiError, handled
-from app.inputs import get_model, source_ids
+from app.config import Settings
+from app.deps import AppSettings, BodyModel, Models, OnceDep, PathModel
+from app.encoding import to_json_data
+from app.errors import ApiError
+from app.inputs import source_ids
+from app.once import Once
+from app.routing import resource_router
 from app.schemas import MAX_TEXT_CHARS, error_responses
-from app.routers.trace import to_json_data
 from model import timeline as tl
 from model.zoo import LoadedModel
 
-router = APIRouter(prefix="/api/v1", tags=["timeline"])
-_LOCK = threading.Lock()
+router = resource_router(tags=["timeline"])
 
 
 class TimelineOut(BaseModel):
@@ -44,37 +42,23 @@ class TimelineAttentionOut(BaseModel):
     patterns: list = Field(description="per step: [head, query_pos, key_pos], the snapshot's attention weights")
 
 
-def _caches(request: Request) -> dict[str, tl.SnapshotCache]:
-    with _LOCK:
-        state = request.app.state
-        if not hasattr(state, "timeline_caches"):
-            state.timeline_caches = {}
-        return state.timeline_caches
+def snapshot_cache(once: Once, settings: Settings, loaded: LoadedModel) -> tl.SnapshotCache:
+    """The model's snapshot cache, created once per app (it may be empty: the model kept no timeline)."""
+    return once.get(("snapshots", loaded.id), lambda: tl.SnapshotCache(tl.timeline_dir(settings.checkpoint_dir,
+                                                                                        loaded.id)))
 
 
-def snapshot_cache(request: Request, loaded: LoadedModel, required: bool = True) -> tl.SnapshotCache:
-    """The model's snapshot cache; 404 when it kept no timeline and `required`."""
-    caches = _caches(request)
-    directory = tl.timeline_dir(request.app.state.settings.checkpoint_dir, loaded.id)
-    with _LOCK:
-        cache = caches.get(loaded.id)
-        if cache is None:
-            cache = caches[loaded.id] = tl.SnapshotCache(directory)
-    if required and not cache.steps():
-        with_timeline = [m for m in request.app.state.models
-                         if tl.list_steps(tl.timeline_dir(request.app.state.settings.checkpoint_dir, m))]
-        raise ApiError(404, "no_timeline", f"{loaded.id} kept no snapshots along training; models with a timeline: "
-                                           f"{', '.join(with_timeline) or '(none)'}")
-    return cache
+def no_timeline(loaded: LoadedModel, models: dict[str, LoadedModel], settings: Settings) -> ApiError:
+    with_timeline = [m for m in models if tl.list_steps(tl.timeline_dir(settings.checkpoint_dir, m))]
+    return ApiError(404, "no_timeline", f"{loaded.id} kept no snapshots along training; models with a timeline: "
+                                        f"{', '.join(with_timeline) or '(none)'}")
 
 
 @router.get("/models/{model_id}/timeline", response_model=TimelineOut, responses=error_responses(404))
-@handled
-def timeline(model_id: str, request: Request, models=Depends(get_models)):
+def timeline(loaded: PathModel, once: OnceDep, settings: AppSettings):
     """The training steps at which snapshots were kept, with the training loss recorded nearest to each. A model
     that kept no snapshots answers with empty lists (pages ask every model whether it has a timeline)."""
-    loaded = get_model(models, model_id)
-    steps = snapshot_cache(request, loaded, required=False).steps()
+    steps = snapshot_cache(once, settings, loaded).steps()
     losses = (loaded.meta.get("training") or {}).get("losses") or []
     near = [tl.loss_near(losses, s) for s in steps]
     return {"model": loaded.id, "steps": steps, "losses": [n[1] if n else None for n in near],
@@ -82,12 +66,13 @@ def timeline(model_id: str, request: Request, models=Depends(get_models)):
 
 
 @router.post("/timeline/attention", response_model=TimelineAttentionOut, responses=error_responses(400, 404, 422))
-@handled
-def timeline_attention(body: TimelineAttentionIn, request: Request, models=Depends(get_models)):
+def timeline_attention(body: TimelineAttentionIn, loaded: BodyModel, models: Models, once: OnceDep,
+                       settings: AppSettings):
     """Run every kept snapshot (or the requested `steps`) on `text` and return the attention weights of
     `layer`, so a page can slide over training and watch the patterns form."""
-    loaded = get_model(models, body.model)
-    cache = snapshot_cache(request, loaded)
+    cache = snapshot_cache(once, settings, loaded)
+    if not cache.steps():
+        raise no_timeline(loaded, models, settings)
     if loaded.is_encoder_decoder:
         raise ApiError(422, "decoder_only", "the timeline view runs on decoder-only models")
     if body.layer >= loaded.cfg.n_layers:

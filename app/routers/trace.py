@@ -5,22 +5,20 @@ from __future__ import annotations
 import fnmatch
 import math
 
-import numpy as np
-import orjson
-import torch
-from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from app.deps import get_models
-from app.errors import ApiError, handled, suggest
-from app.inputs import get_model, source_ids, target_ids
-from app.resid_cache import ResidCache, get_resid_cache, resume_args
+from app.deps import BodyModel, ResidCacheDep
+from app.encoding import dumps, round_sig
+from app.errors import ApiError, suggest
+from app.inputs import source_ids, target_ids
+from app.resid_cache import resume_args
+from app.routing import resource_router
 from app.schemas import MAX_TRACE_VALUES, TraceIn, TraceOut, error_responses
 from model.glossary import dims_of, shape_of
 from model.hooks import CaptureTooLarge, name_filter
 from model.transformer import run_with_cache
 
-router = APIRouter(prefix="/api/v1", tags=["trace"])
+router = resource_router(tags=["trace"])
 
 
 def check_names(patterns: list[str], available: list[str]) -> None:
@@ -60,36 +58,8 @@ def trace_values(loaded, selected: list[str], n_src: int, n_tgt: int | None, hea
     return sum(math.prod(shape_of(n, loaded.cfg, n_src, n_tgt, n_heads)) for n in selected)
 
 
-def round_sig(t: torch.Tensor, digits: int) -> np.ndarray:
-    """float64 array rounded to `digits` significant digits (non-finite values kept as they are)."""
-    x = t.detach().double().numpy()
-    finite = np.isfinite(x)
-    safe = np.where(finite, x, 0.0)
-    mag = np.floor(np.log10(np.abs(np.where(safe == 0, 1.0, safe))))
-    shift = (digits - 1 - mag)
-    scale = np.power(10.0, np.abs(shift))
-    rounded = np.where(shift >= 0, np.round(safe * scale) / scale, np.round(safe / scale) * scale)
-    return np.ascontiguousarray(np.where(finite, rounded, x))
-
-
-def to_json_data(t: torch.Tensor, digits: int):
-    """Nested lists rounded to `digits` significant digits; -inf / +inf / NaN become null."""
-    x = round_sig(t, digits)
-    out = x.astype(object)
-    out[~np.isfinite(x)] = None
-    return out.tolist()
-
-
-def dumps(out: dict) -> bytes:
-    """JSON bytes; numpy arrays are written by orjson directly (shortest repr of each float64, so the same
-    numbers as `json.dumps` of the rounded lists) and non-finite values become null. ~20x faster than
-    nested lists + json.dumps on a full trace (bench/forward.py)."""
-    return orjson.dumps(out, option=orjson.OPT_SERIALIZE_NUMPY)
-
-
 @router.post("/trace", response_model=TraceOut, responses=error_responses(400, 404, 413, 422))
-@handled
-def trace(body: TraceIn, models=Depends(get_models), resid_cache: ResidCache = Depends(get_resid_cache)):
+def trace(body: TraceIn, loaded: BodyModel, resid_cache: ResidCacheDep):
     """Run the model once on `text` (and `target`, the decoder input of an encoder-decoder) and return the
     activations whose names match `names` (all if omitted), each with its dims and shape; with `heads`, only
     those heads of the activations that have a `head` dim. Masked attention scores are -inf, sent as null. A
@@ -97,7 +67,6 @@ def trace(body: TraceIn, models=Depends(get_models), resid_cache: ResidCache = D
     layer at a time) or heads. Decoder-only: a request whose names all lie at block l or after starts from the
     residual stream cached for the same text at the closest block <= l (app/resid_cache.py), so fetching layer
     by layer runs each block about once."""
-    loaded = get_model(models, body.model)
     if body.names is not None:
         check_names(body.names, loaded.model.hook_names)
     if body.heads is not None:
@@ -109,7 +78,7 @@ def trace(body: TraceIn, models=Depends(get_models), resid_cache: ResidCache = D
     values = trace_values(loaded, selected, len(src), None if tgt is None else len(tgt), body.heads)
     if values > MAX_TRACE_VALUES:  # refused from the shapes, before anything runs
         raise too_large(values, exact=True)
-    resume = resume_args(resid_cache, loaded.id, loaded.model, src, wanted)  # {} for an encoder-decoder
+    resume = resume_args(resid_cache, loaded, src, wanted)  # {} for an encoder-decoder
     try:  # stop after the last requested activation; the capture budget is a safety net behind the check above
         _, cache = run_with_cache(loaded.model, src, tgt, names=wanted, stop_early=True, max_values=MAX_TRACE_VALUES,
                                   heads=body.heads, **resume)

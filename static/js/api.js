@@ -1,5 +1,26 @@
-// JSON API client. Every call returns the parsed body or throws an Error whose message is the API's
-// error.message (the API answers bad input with a 4xx and {"error": {"code", "message"}}).
+// JSON API client and the one request cache of the pages. Every call returns the parsed body or throws an Error
+// whose message is the API's error.message (the API answers bad input with a 4xx and {"error": {"code", "message"}}).
+//
+// cached(key, make): the promise of `make()`, kept under `key` while the page lives (a failed one is dropped, so the
+// next call asks again). The answers of this API are fixed for a given request (the models do not change while the
+// server runs), so GET and POST answers can be kept; at most MAX_ENTRIES are, the oldest dropped first.
+
+const MAX_ENTRIES = 200;
+const cache = new Map();
+
+export function cached(key, make) {
+  if (cache.has(key)) {
+    const p = cache.get(key);
+    cache.delete(key);  // most recently used last
+    cache.set(key, p);
+    return p;
+  }
+  const p = make();
+  cache.set(key, p);
+  p.catch(() => { if (cache.get(key) === p) cache.delete(key); });
+  while (cache.size > MAX_ENTRIES) cache.delete(cache.keys().next().value);
+  return p;
+}
 
 async function handle(res) {
   let body = null;
@@ -9,7 +30,7 @@ async function handle(res) {
   }
   if (!res.ok) {
     const err = body && body.error;
-    const e = new Error(err && err.message ? err.message : `HTTP ${res.status} ${res.statusText}`.trim());
+    const e = new Error(err && err.message ? err.message : `the server answered ${res.status} ${res.statusText}`.trim());
     e.status = res.status;
     e.code = err && err.code ? err.code : `http_${res.status}`;
     throw e;
@@ -18,27 +39,35 @@ async function handle(res) {
   return body;
 }
 
-export async function getJSON(url) {
-  return handle(await fetch(url, { headers: { Accept: 'application/json' } }));
+async function send(url, init) {
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (e) {
+    throw new Error(`the server could not be reached (${e.message}); is it still running?`);
+  }
+  return handle(res);
 }
 
-export async function postJSON(url, body) {
-  return handle(await fetch(url, {
+/** GET url (kept in the cache unless {cache: false}). */
+export function getJSON(url, { cache: keep = true } = {}) {
+  const go = () => send(url, { headers: { Accept: 'application/json' } });
+  return keep ? cached(`GET ${url}`, go) : go();
+}
+
+/** POST body as JSON to url (kept in the cache unless {cache: false}: /generate with a seed is deterministic too). */
+export function postJSON(url, body, { cache: keep = true } = {}) {
+  const json = JSON.stringify(body);
+  const go = () => send(url, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-    body: JSON.stringify(body),
-  }));
+    body: json,
+  });
+  return keep ? cached(`POST ${url} ${json}`, go) : go();
 }
 
-const modelDetails = new Map(); // model id -> promise of GET /api/v1/models/{id} (fixed while the page lives)
+/** GET /api/v1/models/{id}: config, vocabulary, activation names, training record. */
+export function modelInfo(id) { return getJSON(`/api/v1/models/${encodeURIComponent(id)}`); }
 
-/** The model's detail (config, vocabulary, activation names, training record, head labels), fetched once per
- *  page; a failed fetch is not kept, so the next call tries again. */
-export function modelInfo(id) {
-  if (!modelDetails.has(id)) {
-    const p = getJSON(`/api/v1/models/${encodeURIComponent(id)}`);
-    p.catch(() => modelDetails.delete(id));
-    modelDetails.set(id, p);
-  }
-  return modelDetails.get(id);
-}
+/** GET /api/v1/models/{id}/heads: {heads: [{name, layer, head, scores, labels}], threshold}. */
+export function headScores(id) { return getJSON(`/api/v1/models/${encodeURIComponent(id)}/heads`); }

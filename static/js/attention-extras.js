@@ -1,22 +1,6 @@
-// Extras for the attention page: head labels (GET /api/v1/models/{id}/heads) and the training timeline
-// (GET /api/v1/models/{id}/timeline, POST /api/v1/timeline/attention). Requests are cached per input; a failed
-// request is dropped from the cache so that it can be retried.
+// Extras for the attention page: head labels (GET /api/v1/models/{id}/heads, api.headScores) and the training
+// timeline (GET /api/v1/models/{id}/timeline, POST /api/v1/timeline/attention), kept by api.js's request cache.
 import { getJSON, postJSON } from './api.js';
-
-const cache = new Map();
-function cached(key, make) {
-  if (!cache.has(key)) {
-    const p = make();
-    cache.set(key, p);
-    p.catch(() => cache.delete(key));
-  }
-  return cache.get(key);
-}
-
-/** {heads: [{name, layer, head, scores, labels}], threshold} of a model. */
-export function headScores(model) {
-  return cached(`heads|${model}`, () => getJSON(`/api/v1/models/${encodeURIComponent(model)}/heads`));
-}
 
 /** The entry of attention module `attn` (e.g. blocks.0.attn, decoder.1.cross_attn), head h, or undefined. */
 export function headEntry(scores, attn, h) {
@@ -36,11 +20,10 @@ export function scoresText(entry) {
 
 /** {steps, losses, loss_steps}; empty steps when the model kept no snapshots. */
 export function timeline(model) {
-  return cached(`timeline|${model}`, () => getJSON(`/api/v1/models/${encodeURIComponent(model)}/timeline`));
+  return getJSON(`/api/v1/models/${encodeURIComponent(model)}/timeline`);
 }
 
 /** One layer's patterns for every kept step: {tokens, steps, patterns: [step][head][q][k], layer_name}. */
 export function timelinePatterns(model, text, layer) {
-  return cached(JSON.stringify(['tl', model, text, layer]),
-    () => postJSON('/api/v1/timeline/attention', { model, text, layer }));
+  return postJSON('/api/v1/timeline/attention', { model, text, layer });
 }

@@ -3,16 +3,18 @@
 // `names` entry per layer (hook_pattern only), so long inputs stay small on the wire. Head labels come from
 // GET /api/v1/models/{id}/heads; for a model that kept snapshots along training (tiny-gpt) a training-step
 // slider redraws the patterns from POST /api/v1/timeline/attention (attention-extras.js).
-import { modelInfo, postJSON } from './api.js';
-import { setOptionPairs } from './dom.js';
-import { headEntry, headScores, labelText, scoresText, timeline, timelinePatterns } from './attention-extras.js';
+import { headScores, modelInfo, postJSON } from './api.js';
+import { el, setOptionPairs } from './dom.js';
+import { headEntry, labelText, scoresText, timeline, timelinePatterns } from './attention-extras.js';
 import { heatmap, bars } from './heatmap.js';
-import { readState, writeState, embeddedModels } from './url-state.js';
-import { markUnk, showUnknown } from './unk.js';
-import { $, runPage } from './page.js';
+import { fillToken, tokenLabel, tokensText } from './tokens.js';
+import { showUnknown } from './unk.js';
+import { $, isEncDec, notice, startPage } from './page.js';
+import { param } from './url-state.js';
 
-const DEFAULT_TEXT = { decoder: 'the girl dropped the cup . it broke .', encoder_decoder: 'the red cat sees the big dog' };
-const DEFAULTS = { model: '', text: '', target: '', kind: '', layer: 0, head: 'mean', token: null, step: null };
+// The translator's target is empty by default: the page then uses the model's own greedy translation.
+const EXAMPLES = { decoder: { text: 'the girl dropped the cup . it broke .', target: '' },
+  encoder_decoder: { text: 'the red cat sees the big dog', target: '' } };
 
 // Which attention layers a model has; q/k say whether queries/keys are source or target tokens.
 const KINDS = {
@@ -25,11 +27,11 @@ const KINDS = {
   ],
 };
 
-const state = readState(DEFAULTS, ['token', 'layer', 'step']);
+let page = null;
+let state = null;  // page.state: model, text, target, kind, layer, head ('mean' or a number as text), token, step
 // With no layer/head in the URL, cross-attention opens on its first head labelled "alignment" (if any).
 let pickAlignment = !new URLSearchParams(window.location.search).has('layer') && !new URLSearchParams(window.location.search).has('head');
-const patternCache = new Map(); // model|text|target|name -> {tokens, target_tokens, act}
-let current = null; // {info, kind, tokens: {tokens, target_tokens}, layers: [act per layer], scores, timeline, snap}
+let current = null; // {info, kind, toks: {tokens, target_tokens}, layers: [act per layer], scores, timeline, snap}
 
 function kindsFor(info) { return KINDS[info.arch === 'encoder_decoder' ? 'encoder_decoder' : 'decoder']; }
 function kindObj(info) { return kindsFor(info).find((k) => k.id === state.kind) || kindsFor(info)[0]; }
@@ -39,15 +41,10 @@ function nLayers(info) { return info.config.n_layers; }
 
 
 async function fetchPattern(model, text, target, name) {
-  const key = JSON.stringify([model, text, target, name]);
-  if (!patternCache.has(key)) {
-    const body = { model, text, names: [name] };
-    if (target !== null) body.target = target;
-    const p = postJSON('/api/v1/trace', body).then((out) => ({ tokens: out.tokens, target_tokens: out.target_tokens, act: out.activations[name] }));
-    patternCache.set(key, p);
-    p.catch(() => patternCache.delete(key));
-  }
-  return patternCache.get(key);
+  const body = { model, text, names: [name] };
+  if (target !== null) body.target = target;
+  const out = await postJSON('/api/v1/trace', body);
+  return { tokens: out.tokens, target_tokens: out.target_tokens, act: out.activations[name] };
 }
 
 // For a translator with no target typed, use the model's own greedy translation as the decoder input.
@@ -120,8 +117,7 @@ async function selectStep(i) {
   document.body.dataset.ready = 'false';
   try {
     await loadSnapshot();
-    renderGrid(shownLayers());
-    update();
+    await Promise.all([renderGrid(shownLayers()), update()]);
     document.body.dataset.ready = 'true';
   } catch (e) {
     $('error').textContent = e.message;
@@ -136,18 +132,12 @@ function forDisplay(z, kind) {
   return z.map((row, q) => row.map((v, k) => (k > q ? null : v)));
 }
 
-function labels(toks) { return toks.map((t, i) => `${i}:${t}`); }
 
 // ---------------------------------------------------------------- rendering
 function renderChips(qToks) {
-  const chips = $('chips');
-  chips.replaceChildren(...qToks.map((t, i) => {
-    const b = document.createElement('button');
-    b.type = 'button';
-    b.className = 'chip';
-    markUnk(b, t);
-    b.textContent = t;
-    b.dataset.index = String(i);
+  $('chips').replaceChildren(...qToks.map((t, i) => {
+    const b = el('button', { type: 'button', className: 'chip', dataset: { index: String(i) } });
+    fillToken(b, t);
     b.setAttribute('aria-pressed', String(i === state.token));
     b.tabIndex = i === state.token ? 0 : -1;
     b.addEventListener('click', () => selectToken(i, true));
@@ -161,7 +151,7 @@ function renderWeights(act, qToks, kToks) {
   const heads = [...Array.from({ length: H }, (_, h) => h), 'mean'];
   const mean = meanOverHeads(act)[q];
   const rowOf = (h) => (h === 'mean' ? mean : act.data[h][q]);
-  $('bars-title').textContent = `What "${qToks[q]}" (position ${q}) attends to, layer ${state.layer}, every head`;
+  $('bars-title').textContent = `What “${tokenLabel(qToks[q])}” (position ${q}) attends to, layer ${state.layer}, every head`;
 
   const wrap = $('head-bars');
   if (wrap.children.length !== heads.length) {
@@ -176,12 +166,12 @@ function renderWeights(act, qToks, kToks) {
       return d;
     }));
   }
-  heads.forEach((h, i) => {
+  const drawn = heads.map((h, i) => {
     const el = wrap.children[i];
     el.classList.toggle('selected', String(h) === String(state.head));
     el.setAttribute('aria-label', `open ${h === 'mean' ? 'mean over heads' : `head ${h}`}`);
-    bars(el, { x: kToks, y: rowOf(h).map((v) => (v === null ? 0 : v)), title: headTitle(state.layer, h),
-      xTitle: 'key', yTitle: 'weight', yRange: [0, 1], height: 240, filename: `attention_L${state.layer}_${h}_q${q}` });
+    return bars(el, { x: kToks, xTokens: true, y: rowOf(h).map((v) => (v === null ? 0 : v)), title: headTitle(state.layer, h),
+      xTitle: 'key', yTitle: 'weight (0 to 1)', yRange: [0, 1], height: 240, filename: `attention_L${state.layer}_${h}_q${q}` });
   });
 
   // Exact weights as a table (also what the tests read): one row per head, one column per key.
@@ -190,9 +180,7 @@ function renderWeights(act, qToks, kToks) {
   const corner = document.createElement('th');
   corner.textContent = 'head \\ key';
   head.append(corner, ...kToks.map((t, k) => {
-    const th = document.createElement('th');
-    th.textContent = `${k}:${t}`;
-    return markUnk(th, t);
+    return fillToken(document.createElement('th'), t, `${k}:`);
   }));
   const body = heads.map((h) => {
     const tr = document.createElement('tr');
@@ -213,16 +201,17 @@ function renderWeights(act, qToks, kToks) {
     return tr;
   });
   table.replaceChildren(head, ...body);
+  return Promise.all(drawn);
 }
 
 function renderPattern(act, qToks, kToks, kindLabel) {
   const z = headMatrix(act, state.head);
   const which = state.head === 'mean' ? 'mean over heads' : `head ${state.head}`;
   $('pattern-title').textContent = `${kindLabel}, layer ${state.layer}, ${which}`;
-  heatmap($('plot-pattern'), {
-    z: forDisplay(z, current.kind), x: labels(kToks), y: labels(qToks), title: `${current.kind.name(state.layer)} · ${which}`,
-    xTitle: 'key', yTitle: 'query', highlightRow: state.token, zmin: 0, zmax: 1, colorscale: 'Viridis',
-    colorbarTitle: 'attention weight (0 to 1)', showValues: qToks.length <= 14 && kToks.length <= 14,
+  return heatmap($('plot-pattern'), {
+    z: forDisplay(z, current.kind), x: kToks, y: qToks, xTokens: true, yTokens: true, title: `${kindLabel}, layer ${state.layer}, ${which}`,
+    hook: current.kind.name(state.layer), xTitle: 'key', yTitle: 'query', highlightRow: state.token, zmin: 0, zmax: 1, colorscale: 'Viridis',
+    colorbar: ['attention weight', '0 to 1'], showValues: qToks.length <= 14 && kToks.length <= 14,
     onClick: ({ row }) => selectToken(row, false),
   });
 }
@@ -275,31 +264,34 @@ function renderGrid(layers) {
     }
   });
   grid.replaceChildren(...cells);
-  plots.forEach(([p, z]) => heatmap(p, { z, compact: true, staticPlot: true, zmin: 0, zmax: 1, colorscale: 'Viridis', height: 120 }));
   $('grid-title').textContent = `Every layer × head: ${current.kind.label}${current.snap ? ` at training step ${current.snap.step}` : ''}`;
+  return Promise.all(plots.map(([p, z]) => heatmap(p, { z, compact: true, staticPlot: true, zmin: 0, zmax: 1, colorscale: 'Viridis', height: 120 })));
 }
 
 function update() {
-  if (!current) return;
+  if (!current) return Promise.resolve();
   const { info, kind, toks, layers } = current;
   const qToks = toks[kind.q];
   const kToks = toks[kind.k];
-  if (state.token === null || state.token < 0 || state.token >= qToks.length) state.token = qToks.length - 1;
-  if (!(state.layer >= 0 && state.layer < layers.length)) state.layer = 0;
-  if (state.head !== 'mean' && !(Number(state.head) >= 0 && Number(state.head) < nHeads(info))) state.head = 'mean';
+  if (state.token === null) state.token = qToks.length - 1;
+  page.clamp('token', 0, qToks.length - 1, 'token');
+  page.clamp('layer', 0, layers.length - 1, 'layer');
+  if (state.head !== 'mean' && !(/^\d+$/.test(String(state.head)) && Number(state.head) < nHeads(info))) {
+    if (page.fromUrl.has('head')) notice(`The link asked for head ${state.head}, but this model has heads 0–${nHeads(info) - 1}; showing the mean over heads.`);
+    page.fromUrl.delete('head');
+    state.head = 'mean';
+  }
   $('layer').value = String(state.layer);
-  $('head').value = String(state.head);
   const act = shownLayers()[state.layer];
   setOptionPairs($('head'), [['mean', 'mean over heads'], ...Array.from({ length: nHeads(info) }, (_, h) => [h, headTitle(state.layer, h)])], state.head);
   renderChips(qToks);
   $('chips-title').textContent = kind.q === 'target_tokens' ? 'Target tokens (queries)' : 'Tokens';
-  $('key-note').textContent = kind.k !== kind.q ? `Keys are the source tokens: ${toks.tokens.join(' ')}` : 'Click a word, or focus one and use ← → Home End.';
-  renderWeights(act, qToks, kToks);
-  renderPattern(act, qToks, kToks, kind.label);
+  $('key-note').textContent = kind.k !== kind.q ? `Keys are the source tokens: ${tokensText(toks.tokens)}` : 'Click a word, or focus one and use ← → Home End.';
+  const drawn = [renderWeights(act, qToks, kToks), renderPattern(act, qToks, kToks, kind.label)];
   const entry = state.head === 'mean' ? undefined : headEntry(current.scores, attnName(state.layer), state.head);
   $('head-scores').textContent = entry
     ? `${entry.name} head ${entry.head} (trained model): ${entry.labels.length ? `labels ${entry.labels.join(', ')}` : 'no label'}`
-      + ` (threshold ${current.scores.threshold}); scores: ${scoresText(entry)}`
+      + ` (a label needs a score ≥ ${current.scores.threshold}); scores: ${scoresText(entry)}`
     : '';
   renderTimeline();
   $('pattern-note').textContent = 'Rows are queries (the word doing the looking), columns are keys. Click a row to select that word.'
@@ -308,12 +300,8 @@ function update() {
   document.querySelectorAll('#grid .grid-cell').forEach((c) => {
     c.classList.toggle('selected', Number(c.dataset.layer) === state.layer && c.dataset.head === String(state.head));
   });
-  saveUrl();
-}
-
-function saveUrl() {
-  writeState({ model: state.model, text: state.text, target: state.target, kind: state.kind, layer: state.layer,
-    head: state.head, token: state.token, step: state.step }, { ...DEFAULTS, model: embeddedModels().default, kind: current ? kindsFor(current.info)[0].id : '' });
+  page.save();
+  return Promise.all(drawn);
 }
 
 function selectToken(i, focus) {
@@ -327,102 +315,94 @@ function selectToken(i, focus) {
   }
 }
 
-function load() {
-  return runPage(async (isLatest) => {
-    const info = await modelInfo(state.model);
-    const kinds = kindsFor(info);
-    const kind = kindObj(info);
-    state.kind = kind.id;
-    setOptionPairs($('kind'), kinds.map((k) => [k.id, k.label]), kind.id);
-    setOptionPairs($('layer'), Array.from({ length: nLayers(info) }, (_, l) => [l, `layer ${l}`]), state.layer);
-    setOptionPairs($('head'), [['mean', 'mean over heads'], ...Array.from({ length: nHeads(info) }, (_, h) => [h, `head ${h}`])], state.head);
-    const encDec = info.arch === 'encoder_decoder';
-    $('target-label').hidden = !encDec;
-    let target = null;
-    if (encDec) {
-      if (!state.target.trim()) {
-        state.target = await defaultTarget(state.model, state.text);
-        $('target').value = state.target;
-      }
-      target = state.target;
+async function run(pg, isLatest) {
+  const info = await modelInfo(state.model);
+  const kinds = kindsFor(info);
+  const kind = kindObj(info);
+  if (state.kind && state.kind !== kind.id && pg.fromUrl.has('kind')) {
+    notice(`The link asked for attention “${state.kind}”, which ${state.model} does not have; showing ${kind.label}.`);
+    pg.fromUrl.delete('kind');
+  }
+  state.kind = kind.id;
+  setOptionPairs($('kind'), kinds.map((k) => [k.id, k.label]), kind.id);
+  setOptionPairs($('layer'), Array.from({ length: nLayers(info) }, (_, l) => [l, `layer ${l}`]), state.layer);
+  const encDec = info.arch === 'encoder_decoder';
+  $('target-label').hidden = !encDec;
+  let target = null;
+  if (encDec) {
+    if (!state.target.trim()) {
+      state.target = await defaultTarget(state.model, state.text);
+      $('target').value = state.target;
     }
-    const [outs, scores, tl] = await Promise.all([
-      Promise.all(Array.from({ length: nLayers(info) }, (_, l) => fetchPattern(state.model, state.text, target, kind.name(l)))),
-      headScores(state.model),
-      encDec ? null : timeline(state.model),
-    ]);
-    if (!isLatest()) return;
-    if (pickAlignment && kind.id === 'cross') {
-      const first = scores && scores.heads.find((e) => e.name.endsWith('.cross_attn') && e.labels.includes('alignment'));
-      if (first) { state.layer = first.layer; state.head = String(first.head); }
-    }
-    pickAlignment = false;
-    current = { info, kind, toks: { tokens: outs[0].tokens, target_tokens: outs[0].target_tokens || outs[0].tokens },
-      layers: outs.map((o) => o.act), scores, timeline: tl && tl.steps.length ? tl : null, snap: null };
-    await loadSnapshot();
-    if (!isLatest()) return;
-    renderGrid(shownLayers());
-    update();
-    const qn = current.toks[kind.q].length;
-    showUnknown(outs[0].tokens, encDec ? outs[0].target_tokens : undefined);
-    $('status').textContent = `${state.model}: ${qn} query tokens, ${nLayers(info)} layers × ${nHeads(info)} heads (${kind.label})`;
-  }, 'running the model…');
+    target = state.target;
+  }
+  const [outs, scores, tl] = await Promise.all([
+    Promise.all(Array.from({ length: nLayers(info) }, (_, l) => fetchPattern(state.model, state.text, target, kind.name(l)))),
+    headScores(state.model),
+    encDec ? null : timeline(state.model),
+  ]);
+  if (!isLatest()) return;
+  if (pickAlignment && kind.id === 'cross') {
+    const first = scores && scores.heads.find((e) => e.name.endsWith('.cross_attn') && e.labels.includes('alignment'));
+    if (first) { state.layer = first.layer; state.head = String(first.head); }
+  }
+  pickAlignment = false;
+  current = { info, kind, toks: { tokens: outs[0].tokens, target_tokens: outs[0].target_tokens || outs[0].tokens },
+    layers: outs.map((o) => o.act), scores, timeline: tl && tl.steps.length ? tl : null, snap: null };
+  if (state.step !== null && current.timeline && !current.timeline.steps.includes(state.step) && pg.fromUrl.has('step')) {
+    notice(`The link asked for training step ${state.step}, which ${state.model} did not keep (kept: ${current.timeline.steps.join(', ')}); showing the trained model.`);
+    pg.fromUrl.delete('step');
+  }
+  await loadSnapshot();
+  if (!isLatest()) return;
+  await Promise.all([renderGrid(shownLayers()), update()]);
+  const qn = current.toks[kind.q].length;
+  showUnknown(outs[0].tokens, encDec ? outs[0].target_tokens : undefined);
+  $('status').textContent = `${state.model}: ${qn} query tokens, ${nLayers(info)} layers × ${nHeads(info)} heads (${kind.label})`;
 }
 
-function init() {
-  const { models, default: def } = embeddedModels();
-  if (!state.model || !models.some((m) => m.id === state.model)) state.model = def || (models[0] && models[0].id) || '';
-  setOptionPairs($('model'), models.map((m) => [m.id, m.id]), state.model);
-  const arch = () => (models.find((m) => m.id === state.model) || {}).arch || 'decoder';
-  if (!state.text) state.text = DEFAULT_TEXT[arch()] || DEFAULT_TEXT.decoder;
-  if (state.token === null && arch() === 'decoder') {
-    const i = ['<bos>', ...state.text.toLowerCase().split(/\s+/)].indexOf('it');
-    if (i > 0) state.token = i;
-  }
-  $('text').value = state.text;
-  $('target').value = state.target;
-  $('target-label').hidden = arch() !== 'encoder_decoder';
+// The default query token of a decoder text: "it" when the text has one (its pattern shows what it refers to).
+function defaultToken() {
+  if (isEncDec(state.model)) return null;
+  const i = ['<bos>', ...state.text.toLowerCase().split(/\s+/)].indexOf('it');
+  return i > 0 ? i : null;
+}
 
-  $('page-form').addEventListener('submit', (e) => {
-    e.preventDefault();
-    state.text = $('text').value;
-    state.target = $('target').value;
-    load();
-  });
-  $('model').addEventListener('change', () => {
-    const before = arch();
-    state.model = $('model').value;
-    if (arch() !== before && Object.values(DEFAULT_TEXT).includes($('text').value)) $('text').value = DEFAULT_TEXT[arch()];
-    state.text = $('text').value;
+page = startPage({
+  params: { model: param.model(), text: param.text(), target: param.text(), kind: param.str('', { choices: ['', 'self', 'cross', 'encoder', 'decoder'] }),
+    layer: param.int(0, { min: 0 }), head: param.str('mean', { max: 8 }), token: param.int(null, { min: 0, nullable: true }),
+    step: param.int(null, { min: 0, nullable: true }) },
+  examples: EXAMPLES, run, busy: 'running the model…',
+  onModelChange: () => {
     state.target = '';
     $('target').value = '';
     state.kind = '';
-    state.token = null;
     state.layer = 0;
     state.head = 'mean';
     state.step = null;
     pickAlignment = true;
-    load();
-  });
-  $('kind').addEventListener('change', () => { state.kind = $('kind').value; state.token = null; load(); });
-  $('layer').addEventListener('change', () => { state.layer = Number($('layer').value); update(); });
-  $('head').addEventListener('change', () => { state.head = $('head').value; update(); });
-  $('step').addEventListener('input', () => selectStep(Number($('step').value)));
-  $('chips').addEventListener('keydown', (e) => {
-    if (!current) return;
-    const n = current.toks[current.kind.q].length;
-    const moves = { ArrowLeft: state.token - 1, ArrowRight: state.token + 1, ArrowUp: state.token - 1, ArrowDown: state.token + 1, Home: 0, End: n - 1 };
-    if (e.key in moves) { e.preventDefault(); selectToken(moves[e.key], true); }
-  });
-  // Arrow keys anywhere outside a form field move between tokens too.
-  document.addEventListener('keydown', (e) => {
-    if (!current || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
-    if (e.target.closest && e.target.closest('input, select, textarea, .js-plotly-plot')) return;
-    if (e.key === 'ArrowLeft') { e.preventDefault(); selectToken(state.token - 1, true); }
-    if (e.key === 'ArrowRight') { e.preventDefault(); selectToken(state.token + 1, true); }
-  });
-  window.__xray = { state, current: () => current };
-  load();
-}
-
-init();
+    state.token = defaultToken();
+  },
+});
+state = page.state;
+if (state.token === null) state.token = defaultToken();
+$('text').addEventListener('change', () => { state.token = null; });
+$('kind').addEventListener('change', () => { state.kind = $('kind').value; state.token = null; page.run(); });
+$('layer').addEventListener('change', () => { state.layer = Number($('layer').value); update(); });
+$('head').addEventListener('change', () => { state.head = $('head').value; update(); });
+$('step').addEventListener('input', () => selectStep(Number($('step').value)));
+$('chips').addEventListener('keydown', (e) => {
+  if (!current) return;
+  const n = current.toks[current.kind.q].length;
+  const moves = { ArrowLeft: state.token - 1, ArrowRight: state.token + 1, ArrowUp: state.token - 1, ArrowDown: state.token + 1, Home: 0, End: n - 1 };
+  if (e.key in moves) { e.preventDefault(); selectToken(moves[e.key], true); }
+});
+// Arrow keys anywhere outside a form field move between tokens too.
+document.addEventListener('keydown', (e) => {
+  if (!current || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
+  if (e.target.closest && e.target.closest('input, select, textarea, .js-plotly-plot')) return;
+  if (e.key === 'ArrowLeft') { e.preventDefault(); selectToken(state.token - 1, true); }
+  if (e.key === 'ArrowRight') { e.preventDefault(); selectToken(state.token + 1, true); }
+});
+window.__xray = { state, current: () => current };
+page.run();

@@ -3,11 +3,14 @@
 // attention patterns from POST /api/v1/masked-attention (decoders, with the side's mask) or POST /api/v1/trace
 // (encoder self-attention of an encoder-decoder), head labels from GET /api/v1/models/{id}/heads.
 // Every user-provided string reaches the DOM through textContent, and Plotly through plotlyText().
-import { getJSON, modelInfo, postJSON } from './api.js';
+import { headScores, modelInfo, postJSON } from './api.js';
 import { showUnknown } from './unk.js';
-import { bars, heatmap, plotConfig, plotlyText } from './heatmap.js';
-import { embeddedModels, readState, writeState } from './url-state.js';
-import { $, runPage } from './page.js';
+import { draw, plotlyText, purge, title } from './chart.js';
+import { bars, heatmap } from './heatmap.js';
+import { EXAMPLES } from './examples.js';
+import { $, archOf as archOfId, boot, runPage, startPage } from './page.js';
+import { tokenNode, tokenPlotly, tokensText } from './tokens.js';
+import { param } from './url-state.js';
 
 // Okabe-Ito colours (colour-blind safe): A blue, B vermillion.
 const COLOURS = { a: '#0072B2', b: '#D55E00' };
@@ -18,18 +21,18 @@ const DASHES = ['solid', 'dash', 'dot', 'dashdot'];
 const THRESHOLD = 0.95;
 const NUM = new Intl.NumberFormat('en', { maximumSignificantDigits: 4 });
 
-const embedded = embeddedModels();
-const modelIds = embedded.models.map((m) => m.id);
-const archOf = Object.fromEntries(embedded.models.map((m) => [m.id, m.arch]));
-const defaultA = embedded.default && modelIds.includes(embedded.default) ? embedded.default : modelIds[0];
+const modelIds = boot.models.map((m) => m.id);
+const archOf = Object.fromEntries(boot.models.map((m) => [m.id, m.arch]));
+const defaultA = boot.default && modelIds.includes(boot.default) ? boot.default : modelIds[0];
 const defaultB = modelIds.find((m) => m !== defaultA && archOf[m] === archOf[defaultA]) || modelIds[1] || defaultA;
-const DEFAULTS = {
-  a_model: defaultA, a_temp: 1, a_mask: 'causal',
-  b_model: defaultB, b_temp: 1, b_mask: 'causal',
-  text: 'the dog that the cats chase', layer: 0, head: 0,
+const exampleFor = (model) => (EXAMPLES[archOfId(model)] || EXAMPLES.decoder).text;
+const PARAMS = {
+  a_model: param.model(defaultA), a_temp: param.num(1, { min: 0.05, max: 5 }), a_mask: param.str('causal', { choices: ['causal', 'none'] }),
+  b_model: param.model(defaultB), b_temp: param.num(1, { min: 0.05, max: 5 }), b_mask: param.str('causal', { choices: ['causal', 'none'] }),
+  text: param.text(''), layer: param.int(0, { min: 0 }), head: param.int(0, { min: 0 }),
 };
-const state = readState(DEFAULTS);
-const heads = new Map(); // model id -> GET /api/v1/models/{id}/heads
+let page = null;
+let state = null;
 let sides = { a: null, b: null }; // per side: {model, detail, next, attention: {tokens, patterns}, heads}
 
 function setStatus(msg) { $('status').textContent = msg; }
@@ -52,10 +55,7 @@ function fmt(v) {
 }
 
 const detailOf = modelInfo;
-async function headsOf(id) {
-  if (!heads.has(id)) heads.set(id, getJSON(`/api/v1/models/${encodeURIComponent(id)}/heads`));
-  return heads.get(id);
-}
+const headsOf = headScores;
 
 function readForm() {
   for (const s of ['a', 'b']) {
@@ -68,14 +68,13 @@ function readForm() {
 }
 
 function fillForm() {
-  for (const s of ['a', 'b']) {
-    const sel = $(`${s}-model`);
+  for (const sd of ['a', 'b']) {
+    const sel = $(`${sd}-model`);
     sel.replaceChildren();
     for (const id of modelIds) option(sel, id, id);
-    if (!modelIds.includes(state[`${s}_model`])) state[`${s}_model`] = DEFAULTS[`${s}_model`];
-    sel.value = state[`${s}_model`];
-    $(`${s}-temperature`).value = String(state[`${s}_temp`]);
-    $(`${s}-mask`).value = state[`${s}_mask`] === 'none' ? 'none' : 'causal';
+    sel.value = state[`${sd}_model`];
+    $(`${sd}-temperature`).value = String(state[`${sd}_temp`]);
+    $(`${sd}-mask`).value = state[`${sd}_mask`] === 'none' ? 'none' : 'causal';
   }
   $('text').value = state.text;
   syncMaskPickers();
@@ -95,11 +94,11 @@ async function attentionOf(side, layer) {
   if (archOf[model] === 'encoder_decoder') {
     const name = `encoder.${layer}.attn.hook_pattern`;
     const r = await postJSON('/api/v1/trace', { model, text: state.text, names: [name], precision: 6 });
-    return { tokens: r.tokens, patterns: r.activations[name].data, allowed: null, what: `${name} (encoder, no mask)` };
+    return { tokens: r.tokens, patterns: r.activations[name].data, allowed: null, name, what: `${name} (encoder, no mask)` };
   }
   const mask = state[`${side}_mask`];
   const r = await postJSON('/api/v1/masked-attention', { model, text: state.text, mask, layer });
-  return { tokens: r.tokens, patterns: r.pattern, allowed: r.allowed, what: `${r.layer_name}.hook_pattern, mask ${mask}` };
+  return { tokens: r.tokens, patterns: r.pattern, allowed: r.allowed, name: `${r.layer_name}.hook_pattern`, what: `${r.layer_name}.hook_pattern, mask ${mask}` };
 }
 
 async function loadSide(side) {
@@ -120,10 +119,10 @@ function sideName(side) {
   return `${side.toUpperCase()}: ${s.model}${t !== 1 ? `, T=${t}` : ''}${state[`${side}_mask`] === 'none' ? ', no mask' : ''}`;
 }
 
-function lineLayout(title, yTitle, yRange) {
+function lineLayout(words, yTitle, yRange) {
   return {
-    title: { text: plotlyText(title), font: { size: 14 } },
-    margin: { l: 60, r: 20, t: 40, b: 50 },
+    title: title(words),
+    margin: { l: 60, r: 10, t: 40, b: 50 },
     height: 340,
     xaxis: { title: { text: 'training step' }, zeroline: false },
     yaxis: { title: { text: plotlyText(yTitle) }, range: yRange, zeroline: false },
@@ -140,7 +139,7 @@ function drawLoss() {
     return { type: 'scatter', mode: 'lines', name: plotlyText(sideName(side)), x: losses.map((p) => p[0]),
       y: losses.map((p) => p[1]), line: { color: COLOURS[side], width: 2, dash: side === 'b' ? 'dash' : 'solid' } };
   });
-  window.Plotly.react($('plot-loss'), traces, lineLayout('Training loss', 'loss (nats)'), plotConfig('compare-loss'));
+  return draw($('plot-loss'), traces, lineLayout('Training loss', 'loss (nats)'), { filename: 'compare-loss' });
 }
 
 // Scores in [0, 1] (agreement, pronoun, exact_match): the keys of the metrics curve, else of the final metrics
@@ -177,8 +176,8 @@ function drawMetrics() {
   }
   const every = [sides.a, sides.b].map((s) => s.detail.training.eval_every).filter((x) => x);
   $('eval-every').textContent = every.length ? [...new Set(every)].join(' / ') : '?';
-  window.Plotly.react($('plot-metrics'), traces, lineLayout('Held-out metrics during training', 'score (0–1)', [0, 1.02]),
-    plotConfig('compare-metrics'));
+  return draw($('plot-metrics'), traces, lineLayout('Held-out metrics during training', 'score (0–1)', [0, 1.02]),
+    { filename: 'compare-metrics' });
 }
 
 function drawMetricsTable() {
@@ -223,10 +222,6 @@ function drawMetricsTable() {
 function drawNext(side) {
   const { next } = sides[side];
   $(`next-${side}-title`).textContent = `${sideName(side)} · entropy ${fmt(next.entropy)} nats`;
-  bars($(`plot-next-${side}`), { x: next.candidates.map((c) => c.token), y: next.candidates.map((c) => c.prob),
-    title: next.target_tokens ? `after “${next.target_tokens.join(' ')}”, translating “${next.tokens.join(' ')}”`
-      : `after “${next.tokens.join(' ')}”`, yTitle: 'probability', yRange: [0, 1], colors: COLOURS[side], height: 280,
-    filename: `compare-next-${side}` });
   const table = $(`next-${side}-table`);
   table.replaceChildren();
   const h = document.createElement('tr');
@@ -236,11 +231,15 @@ function drawNext(side) {
     const tr = document.createElement('tr');
     tr.dataset.id = String(c.id);
     tr.dataset.prob = String(c.prob);
-    cell(tr, c.token);
+    cell(tr, '').append(tokenNode(c.token));
     cell(tr, fmt(c.prob));
     cell(tr, fmt(c.logit));
     table.appendChild(tr);
   }
+  return bars($(`plot-next-${side}`), { x: next.candidates.map((c) => tokenPlotly(c.token)), xHtml: true, y: next.candidates.map((c) => c.prob),
+    title: next.target_tokens ? `After “${tokensText(next.target_tokens)}”, translating “${tokensText(next.tokens)}”`
+      : `After “${tokensText(next.tokens)}”`, hook: `hook_probs at T = ${state[`${side}_temp`]}`, yTitle: 'probability (0 to 1)',
+    yRange: [0, 1], colors: COLOURS[side], height: 300, filename: `compare-next-${side}` });
 }
 
 // ---- attention ----------------------------------------------------------------------------------------------
@@ -248,8 +247,8 @@ function fillPickers() {
   const cfgs = [sides.a.detail.config, sides.b.detail.config];
   const nLayers = Math.min(...cfgs.map((c) => c.n_layers));
   const nHeads = Math.min(...cfgs.map((c) => c.n_heads));
-  state.layer = Math.min(Math.max(0, state.layer | 0), nLayers - 1);
-  state.head = Math.min(Math.max(0, state.head | 0), nHeads - 1);
+  page.clamp('layer', 0, nLayers - 1, 'layer');
+  page.clamp('head', 0, nHeads - 1, 'head');
   const layer = $('layer');
   layer.replaceChildren();
   for (let l = 0; l < nLayers; l += 1) option(layer, l, String(l));
@@ -277,13 +276,14 @@ export function difference(pa, pb) {
 function sameTokens(ta, tb) { return ta.length === tb.length && ta.every((t, i) => t === tb[i]); }
 
 function drawAttention() {
+  const draws = [];
   for (const side of ['a', 'b']) {
     const att = sides[side].attention;
     // masked cells (weight exactly 0, score −∞) are drawn grey, as on the attention page
     const z = att.patterns[state.head].map((row, i) => row.map((v, j) => (att.allowed && !att.allowed[i][j] ? null : v)));
-    heatmap($(`plot-attn-${side}`), { z, x: att.tokens, y: att.tokens, zmin: 0, zmax: 1, xTitle: 'key', yTitle: 'query',
-      title: `${sideName(side)} · layer ${state.layer} head ${state.head}`, colorbarTitle: 'weight', height: 360,
-      filename: `compare-attention-${side}` });
+    draws.push(heatmap($(`plot-attn-${side}`), { z, x: att.tokens, y: att.tokens, xTokens: true, yTokens: true, zmin: 0, zmax: 1,
+      xTitle: 'key', yTitle: 'query', title: `${sideName(side)} · layer ${state.layer} head ${state.head}`, hook: att.name,
+      colorbar: ['attention weight', '0 to 1'], height: 380, filename: `compare-attention-${side}` }));
     $(`labels-${side}`).textContent = `${att.what}. ${headLabel(side)}`;
   }
   const [a, b] = [sides.a.attention, sides.b.attention];
@@ -292,16 +292,16 @@ function drawAttention() {
   const plot = $('plot-diff');
   let why = '';
   if (!sameTokens(a.tokens, b.tokens)) {
-    why = `No difference map: the two sides read different tokens (A: ${a.tokens.join(' ')} | B: ${b.tokens.join(' ')}), so cell (i, j) is not the same query and key on both sides.`;
+    why = `No difference map: the two sides read different tokens (A: ${tokensText(a.tokens)} | B: ${tokensText(b.tokens)}), so cell (i, j) is not the same query and key on both sides.`;
   } else if (pa.length !== pb.length || pa[0].length !== pb[0].length) {
     why = `No difference map: the patterns have different shapes (${pa.length}×${pa[0].length} vs ${pb.length}×${pb[0].length}).`;
   }
   plot.dataset.shown = why ? 'false' : 'true';
   plot.hidden = Boolean(why);
   if (why) {
-    window.Plotly.purge(plot);
+    purge(plot);
     $('diff-note').textContent = why;
-    return;
+    return Promise.all(draws);
   }
   const d = difference(pa, pb); // raw weights: a masked cell's weight is exactly 0, so A − B stays meaningful
   let m = 0;
@@ -310,9 +310,10 @@ function drawAttention() {
     ? 'The two patterns are identical (every difference is 0).'
     : `Largest |A − B| = ${NUM.format(m)}. Orange: A attends more; purple: B attends more; white: equal. The colour range is ±${NUM.format(m)}.`;
   const range = m || 1;
-  heatmap(plot, { z: d, x: a.tokens, y: a.tokens, zmin: -range, zmax: range, colorscale: DIVERGING, xTitle: 'key',
-    yTitle: 'query', title: `A − B · layer ${state.layer} head ${state.head}`, colorbarTitle: 'A − B', height: 360,
-    filename: 'compare-attention-difference' });
+  draws.push(heatmap(plot, { z: d, x: a.tokens, y: a.tokens, xTokens: true, yTokens: true, zmin: -range, zmax: range, colorscale: DIVERGING,
+    xTitle: 'key', yTitle: 'query', title: `A − B · layer ${state.layer} head ${state.head}`, hook: 'hook_pattern (A) − hook_pattern (B)',
+    colorbar: ['A − B', 'attention weight'], height: 380, filename: 'compare-attention-difference' }));
+  return Promise.all(draws);
 }
 
 async function loadAttention() {
@@ -322,41 +323,55 @@ async function loadAttention() {
 }
 
 // ---- flow ---------------------------------------------------------------------------------------------------
-function run() {
+// Results that no longer match the form are marked stale (dimmed, with a note) until Compare is pressed again; a
+// changed model or mask menu re-runs at once.
+function markStale(stale) {
+  $('results').classList.toggle('stale', stale);
+  $('stale-note').hidden = !stale;
+}
+
+async function run(pg, isLatest) {
   readForm();
-  writeState(state, DEFAULTS);
-  return runPage(async () => {
-    const [a, b] = await Promise.all([loadSide('a'), loadSide('b')]);
-    sides = { a, b };
-    fillPickers();
-    await loadAttention();
-    drawLoss();
-    drawMetrics();
-    drawMetricsTable();
-    drawNext('a');
-    drawNext('b');
-    drawAttention();
-    showUnknown(sides.a.next.tokens);  // both sides read the same text (side A's vocabulary)
-    writeState(state, DEFAULTS);
-    setStatus('');
-  }, 'computing…');
+  const [a, b] = await Promise.all([loadSide('a'), loadSide('b')]);
+  if (!isLatest()) return;
+  sides = { a, b };
+  fillPickers();
+  await loadAttention();
+  if (!isLatest()) return;
+  markStale(false);
+  await Promise.all([drawLoss(), drawMetrics(), drawNext('a'), drawNext('b'), drawAttention()]);
+  drawMetricsTable();
+  showUnknown(sides.a.next.tokens);  // both sides read the same text (side A's vocabulary)
+  setStatus('');
 }
 
 function changeView(reloadLayer) {
   state.layer = Number($('layer').value);
   state.head = Number($('head').value);
-  writeState(state, DEFAULTS);
+  page.save();
   if (!sides.a || !sides.b) return undefined;
   return runPage(async () => {
     if (reloadLayer) await loadAttention();
-    drawAttention();
+    await drawAttention();
   }, '');
 }
 
-$('page-form').addEventListener('submit', (ev) => { ev.preventDefault(); run(); });
-$('a-model').addEventListener('change', syncMaskPickers);
-$('b-model').addEventListener('change', syncMaskPickers);
+page = startPage({ params: PARAMS, fields: {}, examples: null, run, busy: 'computing…' });
+state = page.state;
+if (!page.fromUrl.has('text')) state.text = exampleFor(state.a_model);
+fillForm();
+for (const sd of ['a', 'b']) {
+  $(`${sd}-model`).addEventListener('change', () => {
+    syncMaskPickers();
+    // the example sentence follows side A's model (a translator reads English source sentences)
+    const t = $('text').value;
+    if (sd === 'a' && (!t.trim() || Object.values(EXAMPLES).some((e) => e.text === t))) $('text').value = exampleFor($('a-model').value);
+    page.run();
+  });
+  $(`${sd}-mask`).addEventListener('change', () => page.run());
+  $(`${sd}-temperature`).addEventListener('input', () => markStale(Boolean(sides.a)));
+}
+$('text').addEventListener('input', () => markStale(Boolean(sides.a)));
 $('layer').addEventListener('change', () => changeView(true));
 $('head').addEventListener('change', () => changeView(false));
-fillForm();
-run();
+page.run();

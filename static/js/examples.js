@@ -1,6 +1,6 @@
 // Example inputs in each model's own vocabulary: tiny-gpt reads English with relative clauses, tiny-translator
 // reads the English side of its English → French-like pairs (its decoder input is the French written so far).
-// syncExample() swaps the example when the model changes, but never touches text the user typed.
+// page.js swaps the example when the model changes, but never touches text the user typed.
 export const EXAMPLES = {
   decoder: { text: 'the cat that the dogs see runs', target: '' },
   encoder_decoder: { text: 'the big cat sees the red car .', target: 'le chat grand voit la voiture' },
@@ -10,12 +10,3 @@ export const MASK_EXAMPLES = {
   decoder: { text: 'the cat sees the dog <pad> <pad>', target: '' },
   encoder_decoder: { text: 'the big cat sees the red car .', target: 'le chat grand voit <pad> <pad>' },
 };
-
-export function syncExample(arch, examples = EXAMPLES) {
-  const all = Object.values(examples);
-  for (const key of ['text', 'target']) {
-    const input = document.getElementById(key);
-    if (!input) continue;
-    if (!input.value.trim() || all.some((e) => e[key] === input.value)) input.value = examples[arch][key];
-  }
-}

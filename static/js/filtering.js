@@ -1,14 +1,20 @@
-// Client-side mirror of model/sampling.py filter_logits (keep the two in step):
-//   1. p = softmax(logits / temperature)              (double precision, max subtracted)
-//   2. top-k: keep the k most probable tokens, ties broken by the lower id; the removed mass is cut_by_top_k
-//   3. top-p: among the kept tokens, renormalised, drop every token whose strictly-more-probable kept mass
-//      already reaches top_p (the most probable token always stays); the removed mass (at this temperature,
-//      before renormalising) is cut_by_top_p
+// Client-side mirror of model/sampling.py filter_logits, i.e. of transformers' warpers (keep the two in step):
+//   1. scores = (logits - max) / temperature, base = softmax(scores)   (double precision)
+//   2. top-k: drop every token whose score is below the k-th highest; every token tied with the k-th stays
+//      (so more than k can survive); the removed mass is cut_by_top_k
+//   3. top-p: walk the survivors from least to most probable (ties in increasing id, as torch.sort orders up to
+//      16 elements), accumulating their renormalised probability; drop each token while that sum is <= 1 - top_p;
+//      the most probable token always stays. The removed mass (at this temperature, before renormalising) is
+//      cut_by_top_p
 //   4. renormalise; entropy in nats of the result
+// Where the top-p cut falls inside a group of more than 16 exactly tied tokens, torch.sort may order that group
+// otherwise on the server: the page then keeps other members of the group (the same number, the same mass).
+// Sums are taken in another order than torch's, so a cut can differ only where a cumulative sum lies within
+// rounding (~1e-16) of 1 - top_p.
 // The ranking of tokens by probability does not depend on the temperature (softmax is monotonic), so it is
 // computed once per logits array (rankByLogit) and each slider move is O(vocab) with no sort.
 
-/** Token ids ordered by logit, highest first, ties broken by the lower id (= the server's stable sort). */
+/** Token ids ordered by logit, highest first, ties by the lower id (the server's candidate order; used for display and sampling). */
 export function rankByLogit(logits) {
   const n = logits.length;
   const order = new Uint32Array(n);
@@ -35,48 +41,61 @@ export function filterLogits(logits, { temperature = 1, topK = null, topP = null
   checkParams(temperature, topK, topP);
   const n = logits.length;
   const ord = order || rankByLogit(logits);
+  let maxLogit = -Infinity;
+  for (let i = 0; i < n; i += 1) if (logits[i] > maxLogit) maxLogit = logits[i];
+  const scores = new Float64Array(n);
+  for (let i = 0; i < n; i += 1) scores[i] = (logits[i] - maxLogit) / temperature;
   const base = new Float64Array(n);
-  let max = -Infinity;
-  for (let i = 0; i < n; i += 1) { const v = logits[i] / temperature; base[i] = v; if (v > max) max = v; }
   let sum = 0;
-  for (let i = 0; i < n; i += 1) { const e = Math.exp(base[i] - max); base[i] = e; sum += e; }
+  for (let i = 0; i < n; i += 1) { const e = Math.exp(scores[i]); base[i] = e; sum += e; }
   for (let i = 0; i < n; i += 1) base[i] /= sum;
 
   const keep = new Uint8Array(n).fill(1);
   let cutByTopK = 0;
   let cutByTopP = 0;
-  let nKeep = n;
+  // survivors of top-k are the first nK of the ranking: the k-th and everything tied with it
+  let nK = n;
   if (topK !== null && topK !== undefined && topK < n) {
-    for (let r = topK; r < n; r += 1) { const i = ord[r]; keep[i] = 0; cutByTopK += base[i]; }
-    nKeep = topK;
+    const kth = scores[ord[topK - 1]];
+    nK = topK;
+    while (nK < n && scores[ord[nK]] >= kth) nK += 1;
+    for (let r = nK; r < n; r += 1) { const i = ord[r]; keep[i] = 0; cutByTopK += base[i]; }
   }
   if (topP !== null && topP !== undefined && topP < 1) {
-    // kept tokens are exactly the first nKeep of the ranking
     let keptMass = 0;
-    for (let r = 0; r < nKeep; r += 1) keptMass += base[ord[r]];
-    // before = cumsum(renorm) - renorm, as in sampling.py: the renormalised mass of the strictly more
-    // probable kept tokens. It never decreases, so the dropped tokens are a tail of the ranking.
+    for (let r = 0; r < nK; r += 1) keptMass += base[ord[r]];
+    // ascending walk: groups of equal score from the least probable, each group in increasing id (the ranking
+    // lists a group in increasing id too, so a group is walked forwards while the groups are walked backwards)
     let cum = 0;
-    let last = nKeep;
-    for (let r = 0; r < nKeep; r += 1) {
-      const renorm = base[ord[r]] / keptMass;
-      cum += renorm;
-      if (r > 0 && cum - renorm >= topP) { last = r; break; }
+    let end = nK;
+    let stop = false;
+    while (end > 0 && !stop) {
+      let start = end - 1;
+      while (start > 0 && scores[ord[start - 1]] === scores[ord[end - 1]]) start -= 1;
+      for (let r = start; r < end; r += 1) {
+        const i = ord[r];
+        cum += base[i] / keptMass;
+        const last = start === 0 && r === end - 1;  // the most probable token: always kept
+        if (last || cum > 1 - topP) { stop = true; break; }
+        keep[i] = 0;
+        cutByTopP += base[i];
+      }
+      end = start;
     }
-    for (let r = last; r < nKeep; r += 1) { const i = ord[r]; keep[i] = 0; cutByTopP += base[i]; }
-    nKeep = last;
   }
   const probs = new Float64Array(n);
   let keptSum = 0;
-  for (let r = 0; r < nKeep; r += 1) keptSum += base[ord[r]];
+  let kept = 0;
+  for (let r = 0; r < nK; r += 1) { const i = ord[r]; if (keep[i]) { keptSum += base[i]; kept += 1; } }
   let entropy = 0;
-  for (let r = 0; r < nKeep; r += 1) {
+  for (let r = 0; r < nK; r += 1) {
     const i = ord[r];
+    if (!keep[i]) continue;
     const p = base[i] / keptSum;
     probs[i] = p;
     if (p > 0) entropy -= p * Math.log(p);
   }
-  return { base, probs, keep, order: ord, cutByTopK, cutByTopP, entropy, kept: nKeep };
+  return { base, probs, keep, order: ord, cutByTopK, cutByTopP, entropy, kept };
 }
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same sequence of numbers in [0, 1). */
@@ -91,13 +110,13 @@ export function mulberry32(seed) {
   };
 }
 
-/** Draw one id from `probs` (walking the ranking) with the uniform number u in [0, 1). */
+/** Draw one id from `probs` (walking the ranking, skipping removed tokens) with the uniform number u in [0, 1). */
 export function sampleIndex(probs, order, u) {
   let acc = 0;
   let lastPositive = order[0];
   for (let r = 0; r < order.length; r += 1) {
     const i = order[r];
-    if (probs[i] <= 0) break;
+    if (probs[i] <= 0) continue;  // removed (a top-p cut inside a group of ties can leave gaps in the ranking)
     lastPositive = i;
     acc += probs[i];
     if (u < acc) return i;

@@ -2,13 +2,12 @@
 // the one-line description from model/glossary.py), filtered by a search box, each linked to the trace step and
 // the page that draw it.
 import { modelInfo } from './api.js';
-import { el, setOptions } from './dom.js';
-import { embeddedModels, readState, writeState } from './url-state.js';
-import { $, runPage } from './page.js';
+import { el } from './dom.js';
+import { param } from './url-state.js';
+import { $, startPage } from './page.js';
 
-const DEFAULTS = { model: '', q: '' };
-const state = readState(DEFAULTS);
 let info = null;
+let page = null;
 
 // Size of each dim from the config ("pos" and friends: one per token, not fixed).
 function dimText(dim, cfg) {
@@ -28,7 +27,7 @@ function parts(name) {
 function traceTarget(name) {
   const { prefix, leaf } = parts(name);
   if (leaf === 'hook_k' || leaf === 'hook_v') return `${prefix}.hook_q`;
-  if (['hook_mean', 'hook_scale', 'hook_normalized'].includes(leaf)) return `${prefix}.hook_out`;
+  if (['hook_mean', 'hook_scale', 'hook_normalized'].includes(leaf)) return `${prefix}.hook_out`;  // drawn with the norm's output
   if (leaf === 'hook_pre_linear') return `${prefix}.hook_pre`;
   return name;
 }
@@ -77,6 +76,7 @@ function matches(a, words) {
 
 function render() {
   if (!info) return;
+  const { state } = page;
   const words = state.q.toLowerCase().split(/\s+/).filter(Boolean);
   const all = info.activation_names;
   const shown = all.map((a, i) => [rank(a.name), i, a]).sort((x, y) => x[0] - y[0] || x[1] - y[1]).map(([, , a]) => a)
@@ -101,28 +101,16 @@ function render() {
   $('status').textContent = words.length
     ? `${shown.length} of ${all.length} activation names of ${info.id} match "${state.q.trim()}"`
     : `${all.length} activation names of ${info.id} (${info.arch === 'encoder_decoder' ? 'encoder-decoder' : 'decoder-only'}, ${info.config.n_layers} layers)`;
-  writeState(state, { ...DEFAULTS, model: embeddedModels().default });
+  page.save();
 }
 
-function load() {
-  return runPage(async (isLatest) => {
-    const detail = await modelInfo(state.model);
-    if (!isLatest()) return;
-    info = detail;
-    render();
-  }, 'Loading…');
+async function run(pg, isLatest) {
+  const detail = await modelInfo(pg.state.model);
+  if (!isLatest()) return;
+  info = detail;
+  render();
 }
 
-function init() {
-  const { models, default: def } = embeddedModels();
-  if (!models.some((m) => m.id === state.model)) state.model = def || (models[0] && models[0].id) || '';
-  setOptions($('model'), models.map((m) => m.id));
-  $('model').value = state.model;
-  $('q').value = state.q;
-  $('page-form').addEventListener('submit', (e) => e.preventDefault());
-  $('model').addEventListener('change', () => { state.model = $('model').value; load(); });
-  $('q').addEventListener('input', () => { state.q = $('q').value; render(); });
-  load();
-}
-
-init();
+page = startPage({ params: { model: param.model(), q: param.str('', { max: 200 }) }, fields: { q: 'q' }, run, charts: false, busy: 'Loading…' });
+$('q').addEventListener('input', () => { page.state.q = $('q').value; render(); });
+page.run();

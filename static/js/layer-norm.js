@@ -1,13 +1,12 @@
 // /components/layer-norm: the model's own layer norms on your text — per-token mean and √(var+ε) before,
 // the values before and after, and the learned γ / β. Everything comes from POST /api/v1/trace and the weights.
-import { getJSON, postJSON } from './api.js';
+import { getJSON, modelInfo, postJSON } from './api.js';
+import { draw, LEGEND_TOP, PALETTE, ticks, title, titleMargin, widthOf } from './chart.js';
 import { heatmap } from './heatmap.js';
-import { setOptions } from './dom.js';
-import { $, bootPage, loadModelWith, runPage } from './page.js';
+import { $, choose, inputError, startPage } from './page.js';
+import { tokenPlotly } from './tokens.js';
 import { showUnknown } from './unk.js';
-
-const COLORS = ['#0072B2', '#E69F00', '#009E73', '#CC79A7'];
-let info = null;
+import { param } from './url-state.js';
 
 // The activation a pre-LN norm reads: ln1 <- resid_pre, ln_cross <- resid_mid, ln2 <- resid_mid(_cross),
 // ln_final <- the last block's resid_post.
@@ -23,43 +22,57 @@ function inputOf(ln, names, cfg) {
   return `${stack}.${cfg.n_layers - 1}.hook_resid_post`;
 }
 
-function run() {
-  return runPage(async () => {
-    const id = $('model').value;
-    if (!info || info.id !== id) info = await loadModelWith(id, $('ln'), 'hook_out', 'layer norm');
-    const ln = $('ln').value;
-    const cfg = info.config;
-    const names = new Set(info.activation_names.map((a) => a.name));
-    const pre = cfg.norm === 'pre';
-    const input = pre ? inputOf(ln, names, cfg) : null;
-    const body = { model: id, text: $('text').value, precision: 5,
-      names: [`${ln}.hook_mean`, `${ln}.hook_scale`, `${ln}.hook_normalized`, `${ln}.hook_out`, ...(input ? [input] : [])] };
-    if (info.arch === 'encoder_decoder') body.target = $('target').value;
-    const [tr, w, b] = await Promise.all([postJSON('/api/v1/trace', body),
-      getJSON(`/api/v1/models/${id}/weights/${ln}.w`), getJSON(`/api/v1/models/${id}/weights/${ln}.b`)]);
-    const A = tr.activations;
-    const toks = (ln.startsWith('decoder') ? tr.target_tokens : tr.tokens).map((t, i) => `${i}:${t}`);
-    Plotly.newPlot($('plot-stats'), [
-      { type: 'bar', name: 'mean (hook_mean)', x: toks, y: A[`${ln}.hook_mean`].data, marker: { color: COLORS[0] } },
-      { type: 'bar', name: '√(var+ε) (hook_scale)', x: toks, y: A[`${ln}.hook_scale`].data, marker: { color: COLORS[1] } },
-    ], { barmode: 'group', height: 280, margin: { t: 10, b: 60 }, legend: { orientation: 'h' } }, { responsive: true, displaylogo: false });
-    const dims = A[`${ln}.hook_out`].data[0].map((_, i) => i);
-    if (input) {
-      heatmap($('plot-before'), { z: A[input].data, x: dims, y: toks, title: input, xTitle: 'd_model', yTitle: 'token' });
-    } else {
-      heatmap($('plot-before'), { z: A[`${ln}.hook_normalized`].data, x: dims, y: toks, title: `${ln}.hook_normalized (post-LN: the input sum is not captured)`, xTitle: 'd_model', yTitle: 'token' });
-    }
-    heatmap($('plot-after'), { z: A[`${ln}.hook_out`].data, x: dims, y: toks, title: `${ln}.hook_out`, xTitle: 'd_model', yTitle: 'token' });
-    Plotly.newPlot($('plot-gamma'), [
-      { type: 'bar', name: `γ (${ln}.w)`, x: dims, y: w.data, marker: { color: COLORS[0] } },
-      { type: 'bar', name: `β (${ln}.b)`, x: dims, y: b.data, marker: { color: COLORS[2] } },
-    ], { barmode: 'group', height: 280, margin: { t: 10 }, xaxis: { title: 'd_model' }, legend: { orientation: 'h' } }, { responsive: true, displaylogo: false });
-    showUnknown(tr.tokens, info.arch === 'encoder_decoder' ? tr.target_tokens : undefined);
-    $('status').textContent = `${toks.length} tokens · ${ln} of ${id}`;
-  });
+// The norm's two outputs: (x − mean) / scale (hook_normalized, as in TransformerLens) and that · γ + β (hook_out).
+const lnNames = (ln) => ({ standardized: `${ln}.hook_normalized`, output: `${ln}.hook_out` });
+
+async function run(page) {
+  const { model, text, target } = page.state;
+  const info = await modelInfo(model);
+  const names = new Set(info.activation_names.map((a) => a.name));
+  const norms = [...names].filter((n) => n.endsWith('.hook_scale')).map((n) => n.slice(0, -'.hook_scale'.length));
+  if (!norms.length) throw inputError(`${model} has no layer norm (it was trained without one)`);
+  const ln = choose(page, 'ln', $('ln'), norms);
+  $('target-label').hidden = info.arch !== 'encoder_decoder';
+  const cfg = info.config;
+  const { standardized, output } = lnNames(ln);
+  const input = cfg.norm === 'pre' ? inputOf(ln, names, cfg) : null;
+  const body = { model, text, precision: 5,
+    names: [`${ln}.hook_mean`, `${ln}.hook_scale`, standardized, output, ...(input ? [input] : [])] };
+  if (info.arch === 'encoder_decoder') body.target = target;
+  const id = encodeURIComponent(model);
+  const [tr, w, b] = await Promise.all([postJSON('/api/v1/trace', body),
+    getJSON(`/api/v1/models/${id}/weights/${ln}.w`), getJSON(`/api/v1/models/${id}/weights/${ln}.b`)]);
+  const A = tr.activations;
+  const toks = ln.startsWith('decoder') ? tr.target_tokens : tr.tokens;
+  const labels = toks.map((t, i) => tokenPlotly(t, `${i}:`));
+  const tk = ticks(labels, widthOf($('plot-stats')) - 80);
+  const x = labels.map((_, i) => i);
+  const stats = draw($('plot-stats'), [
+    { type: 'bar', name: 'mean', x, y: A[`${ln}.hook_mean`].data, marker: { color: PALETTE[0] } },
+    { type: 'bar', name: '√(var+ε) = scale', x, y: A[`${ln}.hook_scale`].data, marker: { color: PALETTE[1] } },
+  ], { title: title('Mean and scale of each token’s vector', `${ln}.hook_mean, ${ln}.hook_scale`), barmode: 'group', height: 320,
+    margin: { l: 55, r: 10, t: titleMargin(true, true), b: 60 }, xaxis: { ...tk, automargin: true, title: { text: 'token' } },
+    yaxis: { title: { text: 'value (same units as the input)' } }, legend: LEGEND_TOP },
+  { filename: `${ln}-stats` });
+  const dims = A[output].data[0].map((_, i) => i);
+  const common = { x: dims, y: labels, yHtml: true, xTitle: 'd_model', yTitle: 'token', symmetric: true };
+  const before = input
+    ? heatmap($('plot-before'), { ...common, z: A[input].data, title: 'The norm’s input', hook: input, colorbar: ['activation', 'unitless'] })
+    : heatmap($('plot-before'), { ...common, z: A[standardized].data, title: 'Standardized (post-LN: the input sum is not captured)',
+      hook: standardized, colorbar: ['standardized value', 'standard deviations'] });
+  const after = heatmap($('plot-after'), { ...common, z: A[output].data, title: 'After: standardized · γ + β', hook: output,
+    colorbar: ['activation', 'unitless'] });
+  const gamma = draw($('plot-gamma'), [
+    { type: 'bar', name: `γ (${ln}.w)`, x: dims, y: w.data, marker: { color: PALETTE[0] } },
+    { type: 'bar', name: `β (${ln}.b)`, x: dims, y: b.data, marker: { color: PALETTE[2] } },
+  ], { title: title('Learned scale γ and shift β per dimension', `${ln}.w, ${ln}.b`), barmode: 'group', height: 320,
+    margin: { l: 55, r: 10, t: titleMargin(true, true), b: 50 }, xaxis: { ...ticks(dims, widthOf($('plot-gamma')) - 80, { numeric: true }), title: { text: 'd_model' } },
+    yaxis: { title: { text: 'parameter value' } }, legend: LEGEND_TOP }, { filename: `${ln}-gamma-beta` });
+  await Promise.all([stats, before, after, gamma]);
+  showUnknown(tr.tokens, info.arch === 'encoder_decoder' ? tr.target_tokens : undefined);
+  $('status').textContent = `${toks.length} tokens · ${ln} of ${model}`;
 }
 
-const params = bootPage({ run });
-if (params.get('ln')) setOptions($('ln'), [params.get('ln')]);  // checked against the model's norms in loadModelWith
-$('ln').addEventListener('change', run);
-run();
+const page = startPage({ params: { model: param.model(), text: param.text(), target: param.text(), ln: param.str('') },
+  fields: { ln: 'ln' }, rerun: ['ln'], run });
+page.run();

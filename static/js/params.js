@@ -4,7 +4,8 @@
 import { getJSON } from './api.js';
 import { bars } from './heatmap.js';
 import { el } from './dom.js';
-import { $, runPage } from './page.js';
+import { $, startPage } from './page.js';
+import { param } from './url-state.js';
 
 const PRESETS = [
   ['transformer-base-2017', 'Transformer base (Vaswani et al. 2017)'],
@@ -85,8 +86,6 @@ function renderCount(out) {
   const lines = [`${fmt(out.per_layer)} parameters per block${out.config.arch === 'encoder_decoder' ? ' (one encoder + one decoder block)' : ''}, d_head = ${out.config.d_head}.`];
   if (out.published) lines.push(`Usually quoted: ${fmt(out.published)}. ${out.note}`);
   $('count-note').textContent = lines.join(' ');
-  bars($('plot-breakdown'), { x: names, y: names.map((k) => out.breakdown[k]), title: 'parameters by component',
-    yTitle: 'parameters', text: names.map((k) => `${(100 * out.breakdown[k] / out.total).toFixed(1)}%`), filename: 'param-breakdown' });
   const table = el('table', { className: 'breakdown' });
   table.append(el('tr', {}, [el('th', { textContent: 'component' }), el('th', { textContent: 'parameters' }),
     el('th', { textContent: 'share' }), el('th', { textContent: 'what' })]));
@@ -98,39 +97,26 @@ function renderCount(out) {
     row.dataset.component = k;
     table.append(row);
   }
-  $('breakdown-table').replaceChildren(table);
-}
-
-function count() {
-  return runPage(async () => {
-    const q = query();
-    history.replaceState(null, '', `?${q}`);
-    renderCount(await getJSON(`/api/v1/param-count?${q}`));
-  });
-}
-
-function choosePreset() {
-  const id = $('preset').value;
-  if (!id) return undefined;
-  return runPage(async () => {
-    const out = await getJSON(`/api/v1/param-count?preset=${encodeURIComponent(id)}`);
-    fill(out.config);
-    history.replaceState(null, '', `?${query()}`);
-    renderCount(out);
-  });
+  $('breakdown-table').replaceChildren(el('div', { className: 'table-wrap' }, [table]));
+  return bars($('plot-breakdown'), { x: names, y: names.map((k) => out.breakdown[k]), title: 'Parameters by component',
+    yTitle: 'parameters', text: names.map((k) => `${(100 * out.breakdown[k] / out.total).toFixed(1)}%`), filename: 'param-breakdown' });
 }
 
 async function loadedModels() {
   const models = await getJSON('/api/v1/models');
-  const table = el('table', { className: 'loaded' });
-  table.append(el('tr', {}, ['model', 'architecture', 'by arithmetic (param-count)', 'sum of the real modules', 'equal']
-    .map((t) => el('th', { textContent: t }))));
-  for (const m of models) {
+  const counts = await Promise.all(models.map((m) => {
     const c = m.config;
     const q = new URLSearchParams({ arch: c.arch, vocab: c.vocab_size, d_model: c.d_model, n_heads: c.n_heads,
       n_layers: c.n_layers, d_mlp: c.d_mlp, n_ctx: c.n_ctx, act_fn: c.act_fn, pos_embed: c.pos_embed, norm: c.norm,
       tie_embeddings: c.tie_embeddings, mlp: c.mlp });
-    const out = await getJSON(`/api/v1/param-count?${q}`);
+    return getJSON(`/api/v1/param-count?${q}`);
+  }));
+  const table = el('table', { className: 'loaded' });
+  table.append(el('tr', {}, ['model', 'architecture', 'by arithmetic (param-count)', 'sum of the real modules', 'equal']
+    .map((t) => el('th', { textContent: t }))));
+  models.forEach((m, i) => {
+    const c = m.config;
+    const out = counts[i];
     const row = el('tr', {}, [el('td', { className: 'mono', textContent: m.id }),
       el('td', { className: 'small', textContent: `${c.arch}, ${c.n_layers} layers, d_model ${c.d_model}, norm ${c.norm}${c.mlp ? '' : ', no FFN'}` }),
       el('td', { className: 'mono num', textContent: fmt(out.total) }),
@@ -138,25 +124,42 @@ async function loadedModels() {
       el('td', { textContent: out.total === m.n_params ? '✓' : '✗ differs' })]);
     row.dataset.model = m.id;
     table.append(row);
-  }
-  $('loaded-models').replaceChildren(table);
+  });
+  $('loaded-models').replaceChildren(el('div', { className: 'table-wrap' }, [table]));
 }
 
-async function init() {
-  buildForm();
-  const params = new URLSearchParams(location.search);
-  $('param-form').addEventListener('submit', (e) => { e.preventDefault(); count(); });
-  $('preset').addEventListener('change', choosePreset);
-  $('preset').value = params.get('preset') || 'gpt2-small';
-  // the preset's own values first, then any values given in the URL on top
-  const base = await getJSON(`/api/v1/param-count?preset=${encodeURIComponent($('preset').value || 'gpt2-small')}`);
-  fill(base.config);
-  for (const [name, , kind] of FIELDS) {
-    if (!params.has(name)) continue;
-    if (kind === 'checkbox') $(`f-${name}`).checked = params.get(name) === 'true';
-    else $(`f-${name}`).value = params.get(name);
-  }
-  await loadedModels();
-  await count();
+// The state: a preset and every field (null = the preset's value). Fields a link gives override the preset's.
+const params = { preset: param.str('gpt2-small', { choices: PRESETS.map((p) => p[0]).concat(['']) }) };
+for (const [name, , kind, choices] of FIELDS) {
+  params[name] = kind === 'select' ? param.str('', { choices: [''].concat(choices) })
+    : kind === 'checkbox' ? param.str('', { choices: ['', 'true', 'false'] }) : param.int(null, { min: 1, max: 10 ** 7, nullable: true });
 }
-init().catch((e) => { $('error').textContent = e.message; });
+
+let presetLoaded = null;
+async function run(page, isLatest) {
+  const { state } = page;
+  if (presetLoaded !== state.preset && state.preset) {
+    // a new preset: its own values in every field, then (first run only) the link's values on top
+    const base = await getJSON(`/api/v1/param-count?preset=${encodeURIComponent(state.preset)}`);
+    fill(base.config);
+    if (presetLoaded === null) {
+      for (const [name, , kind] of FIELDS) {
+        if (state[name] === null || state[name] === '') continue;
+        if (kind === 'checkbox') $(`f-${name}`).checked = state[name] === 'true';
+        else $(`f-${name}`).value = String(state[name]);
+      }
+    }
+    presetLoaded = state.preset;
+  }
+  const q = query();
+  for (const [name] of FIELDS) state[name] = q.get(name);
+  const [out] = await Promise.all([getJSON(`/api/v1/param-count?${q}`), isFirst ? loadedModels() : null]);
+  isFirst = false;
+  if (!isLatest()) return;
+  await renderCount(out);
+}
+let isFirst = true;
+
+buildForm();
+const page = startPage({ params, fields: { preset: 'preset' }, form: 'param-form', rerun: ['preset'], run });
+page.run();

@@ -6,26 +6,24 @@
 // the translator's /generate cannot continue a given target, so there the page draws the word from the filtered
 // distribution with a seeded PRNG (mulberry32) and says so in the log.
 import { modelInfo, postJSON } from './api.js';
-import { setOptionPairs } from './dom.js';
-import { plotlyText, plotConfig } from './heatmap.js';
+import { draw as drawPlot, restyle, title } from './chart.js';
 import { filterLogits, rankByLogit, mulberry32, sampleIndex } from './filtering.js';
-import { readState, writeState, embeddedModels } from './url-state.js';
-import { markUnk, showUnknown } from './unk.js';
+import { $, isEncDec, startPage } from './page.js';
+import { tokenLabel, tokenNode, tokenPlotly, tokensText } from './tokens.js';
+import { showUnknown } from './unk.js';
+import { param } from './url-state.js';
 
-const $ = (id) => document.getElementById(id);
-const DEFAULT_TEXT = { decoder: 'the girl dropped the cup . it', encoder_decoder: 'the red cat sees the big dog' };
-const DEFAULT_TARGET = { encoder_decoder: 'le chat' };
-const DEFAULTS = { model: '', text: '', target: '', temperature: 1, top_k: null, top_p: null, seed: 0 };
+const EXAMPLES = { decoder: { text: 'the girl dropped the cup . it', target: '' },
+  encoder_decoder: { text: 'the red cat sees the big dog', target: 'le chat' } };
 const N_SHOWN = 20; // bars on the chart
 const FMT = (v, d = 4) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
 
-const state = readState(DEFAULTS, ['top_k', 'top_p']);
+let page = null;
+let state = null; // page.state: model, text, target, temperature, top_k, top_p, seed (the seed the next Step uses)
 let data = null; // {info, vocab, logits, order, tokens, targetTokens, encDec}
 let result = null; // last filterLogits output
 const log = []; // generation steps
 let appended = 0; // words appended by Step to the current text (highlighted)
-
-
 
 function params() {
   return { temperature: state.temperature, topK: state.top_k, topP: state.top_p };
@@ -66,7 +64,7 @@ function moveBars(plot, ys) {
 
 function barData(ids) {
   const { base, probs } = result;
-  const words = ids.map((i) => plotlyText(data.vocab[i]));
+  const words = ids.map((i) => tokenPlotly(data.vocab[i]));
   const after = ids.map((i) => probs[i]);
   const before = ids.map((i) => base[i]);
   const hover = ids.map((i, r) => `${words[r]} (id ${i})<br>p = ${FMT(probs[i], 5)}${probs[i] === 0 ? ' (cut)' : ''}`
@@ -83,9 +81,8 @@ function drawChart(ids) {
     plot.data[0].y = before;
     plot.data[1].y = after;
     plot.data[1].hovertext = hover;
-    settleTimer = setTimeout(() => window.Plotly.restyle(plot, { y: [before, after], hovertext: [null, hover] }, [0, 1]),
-      SETTLE_MS);
-    return;
+    settleTimer = setTimeout(() => restyle(plot, { y: [before, after], hovertext: [null, hover] }, [0, 1]), SETTLE_MS);
+    return Promise.resolve();
   }
   const n = ids.length;
   const xs = ids.map((_, r) => r);
@@ -98,11 +95,11 @@ function drawChart(ids) {
       marker: { color: '#31688e' } },
   ];
   const layout = {
-    title: { text: 'Next word after the input', font: { size: 14 }, y: 0.97, yanchor: 'top' },
+    title: title('Next word after the input', 'softmax(hook_logits / T), then top-k and top-p'),
     barmode: 'overlay',
     bargap: 0.15,
     height: 380,
-    margin: { l: 60, r: 20, t: 70, b: 90 },
+    margin: { l: 60, r: 10, t: 92, b: 90 },
     // fixed ranges: no autorange pass on each slider move
     xaxis: { tickmode: 'array', tickvals: xs, ticktext: words, tickangle: -45, range: [-0.5, n - 0.5], autorange: false,
       title: { text: 'candidate (most probable first)' } },
@@ -112,21 +109,22 @@ function drawChart(ids) {
     font: { family: 'system-ui, sans-serif', size: 11 },
     uirevision: 'keep',
   };
-  window.Plotly.react(plot, traces, layout, plotConfig('next-word-distribution'));
   drawnKey = key;
+  return drawPlot(plot, traces, layout, { filename: 'next-word-distribution' });
 }
 
 // One slider update, timed from filtering to the last DOM write: filter + chart + stats + table.
 function draw() {
-  if (!data) return;
+  if (!data) return Promise.resolve();
   performance.mark('xray-slider-update-start');
   result = filterLogits(data.logits, params(), data.order);
   const ids = Array.from(result.order.subarray(0, Math.min(N_SHOWN, result.order.length)));
-  drawChart(ids);
+  const drawn = drawChart(ids);
   renderStats();
   renderTable(ids);
   performance.mark('xray-slider-update-end');
   performance.measure('xray-slider-update', 'xray-slider-update-start', 'xray-slider-update-end');
+  return drawn;
 }
 
 function renderStats() {
@@ -134,6 +132,7 @@ function renderStats() {
   $('stat-cut-k').textContent = FMT(result.cutByTopK);
   $('stat-cut-p').textContent = FMT(result.cutByTopP);
   $('stat-kept').textContent = `${result.kept} of ${data.logits.length}`;
+  $('stat-threshold').textContent = state.top_p === null ? '' : `top-p keeps the most probable words until their mass reaches ${FMT(state.top_p, 2)}`;
   const stats = $('stats');
   stats.dataset.entropy = String(result.entropy);
   stats.dataset.cutByTopK = String(result.cutByTopK);
@@ -162,7 +161,9 @@ function renderTable(ids) {
     tr.dataset.prob = String(result.probs[i]);
     tr.dataset.base = String(result.base[i]);
     if (result.probs[i] === 0) tr.className = 'cut';
-    tr.append(cell(String(r + 1)), cell(data.vocab[i], 'mono'), cell(String(i), 'num'), cell(FMT(data.logits[i], 3), 'num'),
+    const word = cell('', 'mono');
+    word.append(tokenNode(data.vocab[i]));
+    tr.append(cell(String(r + 1)), word, cell(String(i), 'num'), cell(FMT(data.logits[i], 3), 'num'),
       cell(FMT(result.base[i]), 'num'), cell(FMT(result.probs[i]), 'num'));
     return tr;
   });
@@ -195,34 +196,30 @@ function readSliders() {
   showSliderValues();
 }
 
-function saveUrl() {
-  writeState({ ...state }, { ...DEFAULTS, model: embeddedModels().default });
-}
+function saveUrl() { page.save(); }
 
 function renderPrompt() {
-  const view = $('prompt-view');
   const shown = data.encDec ? data.targetTokens : data.tokens;
-  const spans = [];
-  if (data.encDec) {
-    const src = document.createElement('div');
-    src.textContent = `source: ${data.tokens.join(' ')}`;
-    spans.push(src);
-  }
-  const line = document.createElement('div');
-  if (data.encDec) line.append('target: ');
+  const lines = [];
+  if (data.encDec) lines.push(el('div', [`source: ${tokensText(data.tokens)}`]));
+  const line = el('div', data.encDec ? ['target: '] : []);
   shown.forEach((t, i) => {
-    const s = document.createElement('span');
-    s.textContent = t;
-    if (i >= shown.length - appended) s.className = 'new';
-    line.append(markUnk(s, t), ' ');
+    const s = tokenNode(t);
+    if (i >= shown.length - appended) s.classList.add('new');
+    line.append(s, ' ');
   });
-  const q = document.createElement('span');
+  const q = el('span', ['▮ ?']);
   q.className = 'muted';
-  q.textContent = '▮ ?';
   line.append(q);
-  spans.push(line);
-  view.replaceChildren(...spans);
+  lines.push(line);
+  $('prompt-view').replaceChildren(...lines);
   showUnknown(data.tokens, data.encDec ? data.targetTokens : undefined);
+}
+
+function el(tag, children) {
+  const e = document.createElement(tag);
+  e.append(...children);
+  return e;
 }
 
 function renderLog() {
@@ -230,14 +227,15 @@ function renderLog() {
     const li = document.createElement('li');
     li.dataset.token = s.token;
     li.dataset.prob = String(s.prob);
-    li.textContent = `"${s.token}"  p = ${FMT(s.prob)}   (T = ${s.temperature}, top-k ${s.top_k ?? 'off'}, top-p ${s.top_p ?? 'off'}, seed ${s.seed}; ${s.how})`;
+    li.dataset.seed = String(s.seed);
+    li.textContent = `“${tokenLabel(s.token)}”  p = ${FMT(s.prob)}   (T = ${s.temperature}, top-k ${s.top_k ?? 'off'}, top-p ${s.top_p ?? 'off'}, seed ${s.seed}; ${s.how})`;
     return li;
   }));
 }
 
 async function fetchLogits() {
   const info = await modelInfo(state.model);
-  const encDec = info.arch === 'encoder_decoder';
+  const encDec = isEncDec(state.model);
   const body = { model: state.model, text: state.text, temperature: 1 };
   if (encDec) body.target = state.target;
   const out = await postJSON('/api/v1/next-token', body);
@@ -247,29 +245,19 @@ async function fetchLogits() {
   data.order = rankByLogit(data.logits);
 }
 
-async function load() {
-  $('error').textContent = '';
-  document.body.dataset.ready = 'false';
-  $('status').textContent = 'running the model…';
-  try {
-    await fetchLogits();
-    $('target-label').hidden = !data.encDec;
-    $('text-label').textContent = data.encDec ? 'Source text' : 'Text';
-    if (state.top_k !== null && state.top_k >= data.logits.length) state.top_k = null;
-    syncSliders();
-    draw();
-    renderPrompt();
-    saveUrl();
-    $('status').textContent = `${state.model}: ${data.logits.length} words in the vocabulary`;
-    $('step-note').textContent = data.encDec
-      ? 'Translator: the word is drawn in the page from the filtered distribution with a seeded generator (mulberry32).'
-      : 'The server samples the word (POST /api/v1/generate, max_new_tokens = 1, with this seed).';
-    document.body.dataset.ready = 'true';
-  } catch (e) {
-    $('status').textContent = '';
-    $('error').textContent = e.message;
-    document.body.dataset.ready = 'error';
-  }
+async function run(pg, isLatest) {
+  await fetchLogits();
+  if (!isLatest()) return;
+  $('target-label').hidden = !data.encDec;
+  $('text-label').textContent = data.encDec ? 'Source text' : 'Text';
+  if (state.top_k !== null && state.top_k >= data.logits.length) state.top_k = null;
+  syncSliders();
+  renderPrompt();
+  $('status').textContent = `${state.model}: ${data.logits.length} words in the vocabulary`;
+  $('step-note').textContent = data.encDec
+    ? 'Translator: the word is drawn in the page from the filtered distribution with a seeded generator (mulberry32).'
+    : 'The server samples the word (POST /api/v1/generate, max_new_tokens = 1, with this seed).';
+  await draw();
 }
 
 async function step() {
@@ -278,7 +266,7 @@ async function step() {
   btn.disabled = true;
   $('error').textContent = '';
   document.body.dataset.ready = 'false';
-  const seed = state.seed + log.length;
+  const seed = state.seed;
   try {
     let token;
     let prob;
@@ -287,7 +275,7 @@ async function step() {
       const body = { model: state.model, text: state.text, max_new_tokens: 1, temperature: state.temperature, seed };
       if (state.top_k !== null) body.top_k = state.top_k;
       if (state.top_p !== null) body.top_p = state.top_p;
-      const out = await postJSON('/api/v1/generate', body);
+      const out = await postJSON('/api/v1/generate', body, { cache: false });
       if (!out.steps.length) throw new Error('the model cannot take more words (context full)');
       ({ token, prob } = out.steps[0]);
       how = 'sampled by the server';
@@ -299,6 +287,10 @@ async function step() {
     }
     log.push({ token, prob, temperature: state.temperature, top_k: state.top_k, top_p: state.top_p, seed, how });
     renderLog();
+    // the seed box always shows the seed the next Step will use
+    state.seed = seed + 1;
+    $('seed').value = String(state.seed);
+    saveUrl();
     if (token === '<eos>') {
       $('status').textContent = 'the model chose <eos>: the sequence ends here';
       document.body.dataset.ready = 'true';
@@ -308,7 +300,8 @@ async function step() {
     $('text').value = state.text;
     $('target').value = state.target;
     appended += 1;
-    await load();
+    await page.run();
+    return;
   } catch (e) {
     $('error').textContent = e.message;
     document.body.dataset.ready = 'error';
@@ -317,72 +310,43 @@ async function step() {
   }
 }
 
-function init() {
-  const { models, default: def } = embeddedModels();
-  if (!state.model || !models.some((m) => m.id === state.model)) state.model = def || (models[0] && models[0].id) || '';
-  setOptionPairs($('model'), models.map((m) => [m.id, m.id]), state.model);
-  const arch = () => (models.find((m) => m.id === state.model) || {}).arch || 'decoder';
-  if (!state.text) {
-    state.text = DEFAULT_TEXT[arch()] || DEFAULT_TEXT.decoder;
-    if (!state.target) state.target = DEFAULT_TARGET[arch()] || '';
-  }
-  if (!(state.temperature > 0)) state.temperature = 1;
-  if (!(state.top_p > 0 && state.top_p < 1)) state.top_p = null;
-  if (!(state.top_k >= 1)) state.top_k = null;
-  $('text').value = state.text;
-  $('target').value = state.target;
-  $('seed').value = String(state.seed);
-  $('target-label').hidden = arch() !== 'encoder_decoder';
-  syncSliders();
-
-  $('page-form').addEventListener('submit', (e) => {
-    e.preventDefault();
-    state.text = $('text').value;
-    state.target = $('target').value;
-    appended = 0;
-    load();
-  });
-  $('model').addEventListener('change', () => {
-    const before = arch();
-    state.model = $('model').value;
-    if (arch() !== before) {
-      if (Object.values(DEFAULT_TEXT).includes($('text').value)) $('text').value = DEFAULT_TEXT[arch()];
-      $('target').value = DEFAULT_TARGET[arch()] || '';
-    }
-    state.text = $('text').value;
-    state.target = $('target').value;
-    state.top_k = null;
-    appended = 0;
-    load();
-  });
-  for (const id of ['temperature', 'top-k', 'top-p']) {
-    $(id).addEventListener('input', () => { readSliders(); draw(); });
-    $(id).addEventListener('change', saveUrl);
-  }
-  $('seed').addEventListener('change', () => {
-    const v = Math.floor(Number($('seed').value));
-    state.seed = Number.isFinite(v) && v >= 0 ? v : 0;
-    $('seed').value = String(state.seed);
-    saveUrl();
-  });
-  $('step').addEventListener('click', step);
-
-  // Test hook: replace the logits (e.g. a synthetic 50,000-word vocabulary) and redraw.
-  window.__xray = {
-    state,
-    result: () => result,
-    data: () => data,
-    setLogits(logits, vocab) {
-      const V = logits.length;
-      data = { ...(data || { tokens: [], targetTokens: [], encDec: false }), logits: Float64Array.from(logits),
-        vocab: vocab || Array.from({ length: V }, (_, i) => `w${i}`) };
-      data.order = rankByLogit(data.logits);
-      state.top_k = null;
-      syncSliders();
-      draw();
-    },
-  };
-  load();
+page = startPage({
+  params: { model: param.model(), text: param.text(), target: param.text(), temperature: param.num(1, { min: 0.05, max: 3 }),
+    top_k: param.int(null, { min: 1, nullable: true }), top_p: param.num(null, { min: 0.01, max: 1, nullable: true }),
+    seed: param.int(0, { min: 0, max: 2 ** 31 - 1 }) },
+  examples: EXAMPLES, run, busy: 'running the model…',
+  onModelChange: () => { state.top_k = null; appended = 0; },
+});
+state = page.state;
+if (state.top_p === 1) state.top_p = null;
+$('seed').value = String(state.seed);
+syncSliders();
+$('page-form').addEventListener('submit', () => { appended = 0; });
+for (const id of ['temperature', 'top-k', 'top-p']) {
+  $(id).addEventListener('input', () => { readSliders(); draw(); });
+  $(id).addEventListener('change', saveUrl);
 }
+$('seed').addEventListener('change', () => {
+  const v = Math.floor(Number($('seed').value));
+  state.seed = Number.isFinite(v) && v >= 0 ? v : 0;
+  $('seed').value = String(state.seed);
+  saveUrl();
+});
+$('step').addEventListener('click', step);
 
-init();
+// Test hook: replace the logits (e.g. a synthetic 50,000-word vocabulary) and redraw.
+window.__xray = {
+  state,
+  result: () => result,
+  data: () => data,
+  setLogits(logits, vocab) {
+    const V = logits.length;
+    data = { ...(data || { tokens: [], targetTokens: [], encDec: false }), logits: Float64Array.from(logits),
+      vocab: vocab || Array.from({ length: V }, (_, i) => `w${i}`) };
+    data.order = rankByLogit(data.logits);
+    state.top_k = null;
+    syncSliders();
+    draw();
+  },
+};
+page.run();

@@ -4,18 +4,26 @@
 // step needs them, keeps every fetched group for the current (model, text, target) and fetches the next group
 // in the background once a step is drawn.
 import { modelInfo, postJSON } from './api.js';
+import { purge } from './chart.js';
 import { heatmap, bars } from './heatmap.js';
 import { el, setOptions } from './dom.js';
-import { $, bootPage, runPage } from './page.js';
-import { markUnk, showUnknown } from './unk.js';
+import { $, notice, startPage } from './page.js';
+import { fillToken, tokenLabel, tokenNode } from './tokens.js';
+import { showUnknown } from './unk.js';
+import { param } from './url-state.js';
 
-const params = new URLSearchParams(location.search);
-const state = { info: null, data: null, groups: [], steps: [], step: Number(params.get('step') || 0),
-  token: Number(params.get('token') || 0), head: Number(params.get('head') || 0), goto: params.get('goto') };
+// The page's URL state (ui: step, token, head, goto) is kept by page.js; `state` holds what was fetched.
+// token null = the last token of the text (the one whose next word the model predicts), not <bos>.
+const state = { info: null, data: null, groups: [], steps: [] };
+let ui = null;
+let page = null;
 
 // ---------------------------------------------------------------- the steps of the forward pass
+// The layer norm's output after γ and β (TransformerLens's hook_normalized is the standardized value before them).
+const lnOut = 'hook_out';
+
 function lnSteps(p, ln, where) {
-  return [{ kind: 'ln', name: `${p}.${ln}.hook_out`, ln: `${p}.${ln}`, title: `Layer norm (${ln}) ${where}`,
+  return [{ kind: 'ln', name: `${p}.${ln}.${lnOut}`, ln: `${p}.${ln}`, title: `Layer norm (${ln}) ${where}`,
     text: (c) => `Each token's vector is shifted to mean 0 and scaled to variance 1 (mean and √(var+ε) of the chosen token: ${c.mean}, ${c.scale}), then multiplied by γ and shifted by β (${ln}.w, ${ln}.b).` }];
 }
 
@@ -90,7 +98,7 @@ function blockSteps(prefix, l, cfg, names) {
 }
 
 function buildSteps(info) {
-  const cfg = { ...info.config, d_head: info.config.d_model / info.config.n_heads };
+  const cfg = { ...info.config, d_head: info.config.d_head || info.config.d_model / info.config.n_heads };
   const names = new Set(info.activation_names.map((a) => a.name));
   const stacks = cfg.arch === 'encoder_decoder' ? ['encoder', 'decoder'] : ['blocks'];
   const steps = [];
@@ -108,15 +116,15 @@ function buildSteps(info) {
       for (const s of blockSteps(stack, l, cfg, names)) steps.push({ ...s, side });
     }
     if (stack === 'encoder') {
-      const final = names.has('encoder.ln_final.hook_out');
-      steps.push({ kind: final ? 'ln' : 'vec', side, name: final ? 'encoder.ln_final.hook_out' : `encoder.${cfg.n_layers - 1}.hook_resid_post`,
+      const final = names.has(`encoder.ln_final.${lnOut}`);
+      steps.push({ kind: final ? 'ln' : 'vec', side, name: final ? `encoder.ln_final.${lnOut}` : `encoder.${cfg.n_layers - 1}.hook_resid_post`,
         ln: 'encoder.ln_final', title: 'Encoder output (memory)', block: 'encoder:out',
         text: (c) => `The encoder's last residual state${final ? `, layer-normed (token mean ${c.mean}, √(var+ε) ${c.scale})` : ''}: every decoder cross-attention reads its keys and values from this.` });
     }
   }
   const pre = cfg.arch === 'encoder_decoder' ? 'decoder.' : '';
-  if (names.has(`${pre}ln_final.hook_out`)) {
-    steps.push({ kind: 'ln', side: 'target', name: `${pre}ln_final.hook_out`, ln: `${pre}ln_final`, title: 'Final layer norm', block: 'out',
+  if (names.has(`${pre}ln_final.${lnOut}`)) {
+    steps.push({ kind: 'ln', side: 'target', name: `${pre}ln_final.${lnOut}`, ln: `${pre}ln_final`, title: 'Final layer norm', block: 'out',
       text: (c) => `The last residual state is normalized once more (token mean ${c.mean}, √(var+ε) ${c.scale}) before the unembedding.` });
   }
   steps.push({ kind: 'logits', side: 'target', name: 'hook_logits', title: `Unembedding → logits (d_model → ${cfg.vocab_size} words)`, block: 'out',
@@ -196,57 +204,82 @@ function shapeText(a) { return `[${a.shape.join(', ')}]  (${a.dims.join(', ')})`
 const fmt = (v) => (v === null ? '-∞' : Number(v).toFixed(3));
 function headSlice(data, h) { return data.map((row) => row[h]); } // [pos, head, x] -> [pos, x]
 
-/** Show step state.step: at once when its group is here, else "loading …" in the step panel until it is
+/** The token shown: ui.token, or the last one when none was chosen (kept inside the text). */
+function tokenIndex(toks) {
+  const n = toks.length;
+  if (ui.token === null || ui.token === undefined) return n - 1;
+  if (ui.token < 0 || ui.token >= n) {
+    if (page.fromUrl.has('token')) {
+      notice(`The link asked for token ${ui.token}, but this text has tokens 0–${n - 1}; showing the last one.`);
+      page.fromUrl.delete('token');
+    }
+    ui.token = null;
+    return n - 1;
+  }
+  return ui.token;
+}
+
+/** Show step ui.step: at once when its group is here, else "loading …" in the step panel until it is
  *  (data-ready is 'false' meanwhile, 'true' once the step is drawn, 'error' if the fetch failed). */
 function showStep() {
   const d = state.data;
-  if (!d || !d.tokens) return;  // nothing fetched yet (a run is in flight)
+  if (!d || !d.tokens) return Promise.resolve();  // nothing fetched yet (a run is in flight)
   const { steps } = state;
-  state.step = Math.max(0, Math.min(state.step, steps.length - 1));
-  const step = state.step;
+  ui.step = Math.max(0, Math.min(ui.step, steps.length - 1));
+  const step = ui.step;
   const s = steps[step];
   $('step-count').textContent = `Step ${step + 1} / ${steps.length}`;
   $('step-title').textContent = s.title;
   $('prev').disabled = step === 0;
   $('next').disabled = step === steps.length - 1;
-  document.querySelectorAll('#step-list li').forEach((li, i) => li.setAttribute('aria-current', i === step ? 'step' : 'false'));
-  document.querySelector('#step-list li[aria-current="step"]')?.scrollIntoView({ block: 'nearest' });
+  document.querySelectorAll('#step-list li').forEach((li, i) => {
+    li.setAttribute('aria-current', i === step ? 'step' : 'false');
+    li.querySelector('button').tabIndex = i === step ? 0 : -1;
+  });
+  const li = document.querySelector('#step-list li[aria-current="step"]');
+  if (li) {  // scroll the list only, never the page
+    const list = li.parentElement;
+    const off = li.getBoundingClientRect().top - list.getBoundingClientRect().top + list.scrollTop;
+    list.scrollTop = Math.max(0, off - list.clientHeight / 2);
+  }
   if (s.block && /\.\d+$/.test(s.block)) $('layer').value = s.block;
-  saveUrl();
+  page.save();
   if (d.loaded.has(s.group)) {
-    drawStep();
-    document.body.dataset.ready = 'true';
-    return;
+    return drawStep().then(() => { if (state.data === d && ui.step === step) document.body.dataset.ready = 'true'; },
+      (e) => showError(e));
   }
   document.body.dataset.ready = 'false';
   $('step-loading').textContent = `loading ${state.groups[s.group].label}…`;
   $('step-loading').hidden = false;
   $('step-name').textContent = s.name || 'tokens';
   $('step-text').textContent = '';
-  Plotly.purge($('plot-main'));
-  Plotly.purge($('plot-side'));
+  purge($('plot-main'));
+  purge($('plot-side'));
   $('plot-main').replaceChildren();
   $('plot-side').replaceChildren();
-  const current = () => state.data === d && state.step === step;
-  fetchGroup(s.group).then(() => {
+  const current = () => state.data === d && ui.step === step;
+  return fetchGroup(s.group).then(async () => {
     if (!current()) return;
     $('error').textContent = '';
-    drawStep();
-    document.body.dataset.ready = 'true';
-  }, (e) => {
-    if (!current()) return;
-    $('step-loading').hidden = true;
-    $('error').textContent = e.message;
-    document.body.dataset.ready = 'error';
-  });
+    await drawStep();
+    if (current()) document.body.dataset.ready = 'true';
+  }, (e) => { if (current()) showError(e); });
 }
 
+function showError(e) {
+  $('step-loading').hidden = true;
+  $('error').textContent = e.message;
+  document.body.dataset.ready = 'error';
+}
+
+const quoted = (t) => `“${tokenLabel(t)}”`;
+
 /** Draw the current step (its group is loaded), then fetch the next group in the background. */
-function drawStep() {
-  const s = state.steps[state.step];
+async function drawStep() {
+  const s = state.steps[ui.step];
   const toks = tokensOf(s.side);
-  const t = Math.min(state.token, toks.length - 1);
-  const h = state.head;
+  const t = tokenIndex(toks);
+  const h = ui.head;
   $('step-loading').hidden = true;
   renderTokenChips(toks, t);
   const main = $('plot-main');
@@ -254,106 +287,105 @@ function drawStep() {
   side.hidden = false;
   let ctx = {};
   let a = null;
-  const y = toks.map((w, i) => `${i}:${w}`);
+  const draws = [];
+  const y = toks;
+  const rowOpts = { y, yTokens: true, yTitle: 'token', highlightRow: t };
   if (s.kind === 'tokens') {
-    const ids = toks.map((w) => state.info.vocab.indexOf(w));
+    const ids = toks.map((w) => state.info.vocab ? state.info.vocab.indexOf(w) : null);
     $('step-name').textContent = `tokens  [${toks.length}]  (pos)`;
-    Plotly.purge(main);
-    const cell = (text, i, extra = {}) => markUnk(el('td', { className: `mono${i === t ? ' sel' : ''}`, textContent: String(text), ...extra }), toks[i]);
-    main.replaceChildren(el('table', { className: 'token-table' }, [
+    purge(main);
+    const cell = (child, i, extra = {}) => el('td', { className: `mono${i === t ? ' sel' : ''}`, ...extra }, [child]);
+    main.replaceChildren(el('div', { className: 'table-wrap' }, [el('table', { className: 'token-table' }, [
       el('tr', {}, [el('th', { textContent: 'pos' }), ...toks.map((_, i) => el('td', { textContent: String(i) }))]),
-      el('tr', {}, [el('th', { textContent: 'word' }), ...toks.map((w, i) => cell(w, i))]),
-      el('tr', {}, [el('th', { textContent: 'id' }), ...ids.map((id, i) => cell(id, i, { dataset: { testid: 'token-id' } }))])]));
+      el('tr', {}, [el('th', { textContent: 'token' }), ...toks.map((w, i) => cell(tokenNode(w), i))]),
+      el('tr', {}, [el('th', { textContent: 'id' }), ...ids.map((id, i) => cell(String(id ?? '?'), i, { dataset: { testid: 'token-id' } }))])])]));
     side.hidden = true;
   } else {
-    main.querySelector('.token-table')?.remove();  // the token-ids table; Plotly's own nodes stay for react()
+    main.querySelector('.table-wrap')?.remove();  // the token-ids table; Plotly's own nodes stay for react()
     a = act(s.name);
     $('step-name').textContent = `${s.name}   ${shapeText(a)}`;
     if (s.kind === 'ln') {
       ctx = { mean: fmt(act(`${s.ln}.hook_mean`).data[t]), scale: fmt(act(`${s.ln}.hook_scale`).data[t]) };
     }
     if (s.kind === 'vec' || s.kind === 'ln') {
-      const x = a.data[0].map((_, i) => i);
-      heatmap(main, { z: a.data, x, y, xTitle: a.dims[1], yTitle: 'token', title: 'all tokens', highlightRow: t });
-      bars(side, { x, y: a.data[t], title: `token ${t} "${toks[t]}"`, xTitle: a.dims[1] });
+      draws.push(heatmap(main, { ...rowOpts, z: a.data, xTitle: a.dims[1], title: `${s.title}: every token`, hook: s.name,
+        colorbar: ['activation', 'unitless'], symmetric: true }));
+      draws.push(bars(side, { y: a.data[t], title: `Token ${t} ${quoted(toks[t])}`, hook: s.name, xTitle: a.dims[1], yTitle: 'value' }));
     } else if (s.kind === 'qkv') {
       const base = s.name.replace(/hook_q$/, '');
       const q = act(`${base}hook_q`); const k = act(`${base}hook_k`); const v = act(`${base}hook_v`);
       const kToks = s.name.includes('cross_attn') ? state.data.tokens : toks;
-      const ky = kToks.map((w, i) => `${i}:${w}`);
       $('step-name').textContent = `${base}hook_q / hook_k / hook_v   q ${shapeText(q)}   k, v ${shapeText(k)}`;
-      const dh = q.data[0][0].map((_, i) => i);
-      heatmap(main, { z: headSlice(q.data, h), x: dh, y, title: `Q, head ${h}`, xTitle: 'd_head', yTitle: 'query', highlightRow: t });
-      const kv = k.data.map((row, i) => [...row[h], null, ...v.data[i][h]]);
-      heatmap(side, { z: kv, x: [...dh.map((i) => `k${i}`), ' ', ...dh.map((i) => `v${i}`)], y: ky, title: `K | V, head ${h}`, xTitle: 'd_head', yTitle: 'key' });
+      const kh = Math.min(h, k.shape[1] - 1);  // grouped-query attention: fewer key/value heads
+      draws.push(heatmap(main, { ...rowOpts, yTitle: 'query', z: headSlice(q.data, h), xTitle: 'd_head', title: `Queries, head ${h}`,
+        hook: `${base}hook_q`, colorbar: ['activation', 'unitless'], symmetric: true }));
+      const dh = k.data[0][0].length;
+      const kv = k.data.map((row, i) => [...row[kh], null, ...v.data[i][kh]]);
+      draws.push(heatmap(side, { z: kv, x: [...Array.from({ length: dh }, (_, i) => `k${i}`), ' ', ...Array.from({ length: dh }, (_, i) => `v${i}`)],
+        y: kToks, yTokens: true, yTitle: 'key', title: `Keys | values, head ${kh}`, hook: `${base}hook_k | hook_v`, xTitle: 'd_head (keys, then values)',
+        colorbar: ['activation', 'unitless'], symmetric: true }));
     } else if (s.kind === 'attn') {
       const kToks = s.name.includes('cross_attn') ? state.data.tokens : toks;
-      const kx = kToks.map((w, i) => `${i}:${w}`);
-      heatmap(main, { z: a.data[h], x: kx, y, title: `head ${h}`, xTitle: 'key', yTitle: 'query', highlightRow: t,
-        zmin: s.name.endsWith('hook_pattern') ? 0 : undefined, zmax: s.name.endsWith('hook_pattern') ? 1 : undefined });
-      bars(side, { x: kx, y: a.data[h][t].map((v) => (v === null ? 0 : v)), title: `query ${t} "${toks[t]}" (masked = 0 bar, -∞)`, xTitle: 'key' });
+      const pattern = s.name.endsWith('hook_pattern');
+      draws.push(heatmap(main, { ...rowOpts, yTitle: 'query', z: a.data[h], x: kToks, xTokens: true, xTitle: 'key', title: `${s.title}, head ${h}`,
+        hook: s.name, zmin: pattern ? 0 : undefined, zmax: pattern ? 1 : undefined,
+        colorbar: pattern ? ['attention weight', '0 to 1'] : ['score', 'unitless; blank = −∞'] }));
+      draws.push(bars(side, { x: kToks, xTokens: true, y: a.data[h][t].map((v) => (v === null ? 0 : v)),
+        title: `Query ${t} ${quoted(toks[t])} (masked keys: 0 bar, −∞)`, hook: s.name, xTitle: 'key', yTitle: pattern ? 'weight' : 'score' }));
     } else if (s.kind === 'headvec') {
       const z = headSlice(a.data, h);
-      const x = z[0].map((_, i) => i);
-      heatmap(main, { z, x, y, title: `head ${h}, all tokens`, xTitle: a.dims[2], yTitle: 'token', highlightRow: t });
-      bars(side, { x, y: z[t], title: `head ${h}, token ${t} "${toks[t]}"`, xTitle: a.dims[2] });
+      draws.push(heatmap(main, { ...rowOpts, z, xTitle: a.dims[2], title: `Head ${h}, every token`, hook: s.name,
+        colorbar: ['activation', 'unitless'], symmetric: true }));
+      draws.push(bars(side, { y: z[t], title: `Head ${h}, token ${t} ${quoted(toks[t])}`, hook: s.name, xTitle: a.dims[2], yTitle: 'value' }));
     } else if (s.kind === 'concat') {
       const [, H, dh] = a.shape;
       const z = a.data.map((row) => row.flat());  // [pos, head, d_head] -> [pos, head·d_head], head-major
       const x = z[0].map((_, i) => `h${Math.floor(i / dh)}·${i % dh}`);
       $('step-name').textContent = `${s.name}   ${shapeText(a)}  →  concatenated [${a.shape[0]}, ${H * dh}]  (pos, head·d_head)`;
-      heatmap(main, { z, x, y, title: `heads 0–${H - 1} side by side, head ${h} outlined`, xTitle: 'head·d_head', yTitle: 'token',
-        highlightRow: t, colGroup: dh, highlightCols: [h * dh, h * dh + dh - 1] });
-      bars(side, { x, y: z[t], title: `token ${t} "${toks[t]}": the concatenated vector`, xTitle: 'head·d_head',
-        colors: x.map((_, i) => (Math.floor(i / dh) === h ? '#d62728' : '#3b528b')) });
+      draws.push(heatmap(main, { ...rowOpts, z, x, title: `Heads 0–${H - 1} side by side, head ${h} outlined`, hook: s.name, xTitle: 'head·d_head',
+        colGroup: dh, highlightCols: [h * dh, h * dh + dh - 1], colorbar: ['activation', 'unitless'], symmetric: true }));
+      draws.push(bars(side, { x, y: z[t], title: `Token ${t} ${quoted(toks[t])}: the concatenated vector`, hook: s.name, xTitle: 'head·d_head',
+        yTitle: 'value', colors: x.map((_, i) => (Math.floor(i / dh) === h ? '#d62728' : '#3b528b')) }));
     } else if (s.kind === 'logits') {
-      const vocab = state.info.vocab;
-      heatmap(main, { z: a.data, x: vocab, y, title: 'all tokens × vocabulary', xTitle: 'word', yTitle: 'token', highlightRow: t });
+      const vocab = state.info.vocab || a.data[0].map((_, i) => `#${i}`);
+      const probs = s.name === 'hook_probs';
+      draws.push(heatmap(main, { ...rowOpts, z: a.data, x: vocab.length <= 500 ? vocab.map(tokenLabel) : undefined,
+        title: probs ? 'Next-word probabilities, every token × vocabulary' : 'Logits, every token × vocabulary', hook: s.name,
+        xTitle: vocab.length <= 500 ? 'word' : 'token id', colorbar: probs ? ['probability', '0 to 1'] : ['logit', 'unitless'],
+        ...(probs ? { zmin: 0, zmax: 1 } : {}) }));
       const row = a.data[t].map((v, i) => [v, i]).sort((p, q) => q[0] - p[0]).slice(0, 10);
-      bars(side, { x: row.map(([, i]) => vocab[i]), y: row.map(([v]) => v), title: `after "${toks[t]}": top 10`, xTitle: 'word' });
+      draws.push(bars(side, { x: row.map(([, i]) => vocab[i]), xTokens: false, y: row.map(([v]) => v),
+        title: `After ${quoted(toks[t])}: the top 10`, hook: s.name, xTitle: 'word', yTitle: probs ? 'probability' : 'logit' }));
     }
   }
   $('step-text').textContent = s.text(ctx);
   $('status').textContent = `${state.data.tokens.length} tokens · ${state.data.loaded.size} of ${state.groups.length} parts of the forward pass fetched`;
   if (s.group + 1 < state.groups.length) fetchGroup(s.group + 1).catch(() => {});  // prefetch; a failure shows when the step is visited
+  await Promise.all(draws);
 }
 
 function embedName(stack, leaf) { return stack === 'blocks' ? leaf : `${stack}.${leaf}`; }
 
 function renderTokenChips(toks, t) {
-  const box = $('tokens');
-  box.replaceChildren();
-  toks.forEach((w, i) => {
-    const b = document.createElement('button');
-    b.type = 'button';
-    b.className = 'chip';
-    markUnk(b, w);
-    b.textContent = w;
+  $('tokens').replaceChildren(...toks.map((w, i) => {
+    const b = el('button', { type: 'button', className: 'chip' });
+    fillToken(b, w);
     b.setAttribute('aria-pressed', String(i === t));
-    b.addEventListener('click', () => { state.token = i; showStep(); });
-    box.appendChild(b);
-  });
+    b.addEventListener('click', () => { ui.token = i; showStep(); });
+    return b;
+  }));
 }
 
 function renderStepList() {
-  const ol = $('step-list');
-  ol.replaceChildren();
   let lastBlock = null;
-  state.steps.forEach((s, i) => {
-    const li = document.createElement('li');
+  $('step-list').replaceChildren(...state.steps.map((s, i) => {
+    const li = el('li', { dataset: { name: s.name || 'tokens' } });
     if (s.block !== lastBlock) li.classList.add('group-start');
     lastBlock = s.block;
-    li.textContent = s.title;
-    li.dataset.name = s.name || 'tokens';
-    li.addEventListener('click', () => { state.step = i; showStep(); });
-    ol.appendChild(li);
-  });
-}
-
-function saveUrl() {
-  const q = new URLSearchParams({ model: $('model').value, text: $('text').value, step: state.step, token: state.token, head: state.head });
-  if (!$('target-label').hidden) q.set('target', $('target').value);
-  history.replaceState(null, '', `?${q}`);
+    li.append(el('button', { type: 'button', className: 'step-link', textContent: s.title, tabIndex: -1,
+      onclick: () => { ui.step = i; showStep(); } }));
+    return li;
+  }));
 }
 
 // ---------------------------------------------------------------- loading
@@ -367,48 +399,57 @@ async function loadModel(id) {
   $('target-label').hidden = cfg.arch !== 'encoder_decoder';
   const heads = Array.from({ length: cfg.n_heads }, (_, i) => i);
   setOptions($('head'), heads, heads.map((i) => `head ${i}`));
-  state.head = Math.min(state.head, cfg.n_heads - 1);
-  $('head').value = String(state.head);
+  page.clamp('head', 0, cfg.n_heads - 1, 'head');
+  $('head').value = String(ui.head);
   const blocks = [...new Set(state.steps.map((s) => s.block).filter((b) => /\.\d+$/.test(b)))];
   setOptions($('layer'), blocks);
   renderStepList();
 }
 
-function run() {
+/** The step a `goto` name opens: the step drawing that activation (a layer norm's mean or scale opens the norm). */
+function gotoStep(name) {
+  const i = state.steps.findIndex((s) => s.name === name || namesOf(s).includes(name));
+  return i >= 0 ? i : state.steps.findIndex((s) => (s.name || '').startsWith(name));
+}
+
+async function run(pg, isLatest) {
   state.data = null;  // steps of the previous input are not shown while this one loads
-  return runPage(async (isLatest) => {
-    const id = $('model').value;
-    if (!state.info || state.info.id !== id) await loadModel(id);
-    const body = { model: id, text: $('text').value, precision: 4 };
-    if (state.info.arch === 'encoder_decoder') body.target = $('target').value;
-    const d = { body, tokens: null, target_tokens: null, acts: {}, pending: new Map(), loaded: new Set() };
-    if (!isLatest()) return;
-    state.data = d;
-    if (state.goto) {
-      const i = state.steps.findIndex((s) => s.name === state.goto || (s.name || '').startsWith(state.goto));
-      if (i >= 0) state.step = i;
-      state.goto = null;
-    }
-    state.step = Math.max(0, Math.min(state.step, state.steps.length - 1));
-    await fetchGroup(state.steps[state.step].group);
-    if (!isLatest()) return;
-    showUnknown(d.tokens, d.target_tokens);
-    showStep();
-  }, 'Running the model…');
+  const id = ui.model;
+  if (!state.info || state.info.id !== id) await loadModel(id);
+  const body = { model: id, text: ui.text, precision: 4 };
+  if (state.info.arch === 'encoder_decoder') body.target = ui.target;
+  const d = { body, tokens: null, target_tokens: null, acts: {}, pending: new Map(), loaded: new Set() };
+  if (!isLatest()) return;
+  state.data = d;
+  if (ui.goto) {
+    const i = gotoStep(ui.goto);
+    if (i >= 0) ui.step = i;
+    else if (pg.fromUrl.has('goto')) notice(`This model has no step that draws ${ui.goto}; showing step ${ui.step + 1}.`);
+    ui.goto = '';
+  }
+  pg.clamp('step', 0, state.steps.length - 1, 'step');
+  await fetchGroup(state.steps[ui.step].group);
+  if (!isLatest()) return;
+  showUnknown(d.tokens, d.target_tokens);
+  await showStep();  // the run is done once the first picture is drawn
+  if (document.body.dataset.ready === 'error') throw new Error($('error').textContent);
 }
 
-function init() {
-  bootPage({ run, form: 'trace-form', onModelChange: () => { state.step = 0; } });
-  $('prev').addEventListener('click', () => { state.step -= 1; showStep(); });
-  $('next').addEventListener('click', () => { state.step += 1; showStep(); });
-  $('head').addEventListener('change', () => { state.head = Number($('head').value); showStep(); });
-  $('layer').addEventListener('change', () => { state.step = state.steps.findIndex((s) => s.block === $('layer').value); showStep(); });
-  document.addEventListener('keydown', (e) => {
-    if (!state.data?.tokens || ['INPUT', 'SELECT', 'TEXTAREA'].includes(e.target.tagName)) return;
-    if (e.key === 'ArrowRight') { state.step += 1; showStep(); e.preventDefault(); }
-    if (e.key === 'ArrowLeft') { state.step -= 1; showStep(); e.preventDefault(); }
-  });
-  run();
-}
-
-init();
+page = startPage({
+  params: { model: param.model(), text: param.text(), target: param.text(), step: param.int(0, { min: 0 }),
+    token: param.int(null, { min: 0, nullable: true }), head: param.int(0, { min: 0 }), goto: param.str('') },
+  form: 'trace-form', run, busy: 'Running the model…',
+  onModelChange: () => { ui.step = 0; ui.token = null; },
+});
+ui = page.state;
+$('text').addEventListener('change', () => { ui.token = null; });  // a new text: back to its last token
+$('prev').addEventListener('click', () => { ui.step -= 1; showStep(); });
+$('next').addEventListener('click', () => { ui.step += 1; showStep(); });
+$('head').addEventListener('change', () => { ui.head = Number($('head').value); showStep(); });
+$('layer').addEventListener('change', () => { ui.step = state.steps.findIndex((s) => s.block === $('layer').value); showStep(); });
+document.addEventListener('keydown', (e) => {
+  if (!state.data?.tokens || ['INPUT', 'SELECT', 'TEXTAREA'].includes(e.target.tagName) || e.altKey || e.ctrlKey || e.metaKey) return;
+  if (e.key === 'ArrowRight') { ui.step += 1; showStep(); e.preventDefault(); }
+  if (e.key === 'ArrowLeft') { ui.step -= 1; showStep(); e.preventDefault(); }
+});
+page.run();

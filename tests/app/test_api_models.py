@@ -6,8 +6,6 @@ import math
 
 from app.config import Settings
 from model.glossary import describe, dims_of
-from model import zoo
-from model.heads import score_heads
 from model.zoo import checkpoint_paths
 from tests.hook_order import torch_hook_order
 
@@ -73,8 +71,7 @@ def test_detail_tree_names_vocab_training(client, loaded):
             flat = {**flat.pop("training"), **flat}
         assert d["training"] == flat
         assert d["metrics"] == meta.get("metrics")
-        # head labels are computed from the served weights, not stored: recompute on an independent load
-        assert d["head_labels"] == score_heads(zoo.load(mid, Settings().checkpoint_dir))
+        assert "head_labels" not in d  # served by GET /api/v1/models/{id}/heads, computed only when asked for
         assert d["description"] == meta.get("description", "")
 
 
@@ -90,3 +87,16 @@ def test_unknown_model_lists_available(client, error_of):
     e = error_of(client.get("/api/v1/models/no-such-model"), 404)
     assert e["code"] == "unknown_model"
     assert GPT in e["message"] and TRANSLATOR in e["message"]
+
+
+def test_model_detail_scores_no_heads(client, monkeypatch):
+    """Every page asks for the model detail: it must not run the head probes (they have their own endpoint)."""
+    import model.heads
+
+    calls = []
+    monkeypatch.setattr(model.heads, "score_heads", lambda loaded: calls.append(loaded.id))
+    from app.once import Once
+    monkeypatch.setattr(client.app.state, "once", Once())  # nothing computed earlier in this module counts
+    for mid in (GPT, TRANSLATOR):
+        assert client.get(f"/api/v1/models/{mid}").status_code == 200
+    assert calls == []

@@ -1,27 +1,29 @@
-"""Heads API: the served scores equal score_heads recomputed here on a model loaded independently from disk,
-and the labels follow from the scores and the threshold."""
+"""Heads API: the served scores equal score_heads recomputed on a model loaded independently from disk, the
+labels follow from the scores and the threshold, and each model's scores are computed once per app, on demand."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
-from model import zoo
-from model.heads import THRESHOLD, score_heads
+import model.heads
+from app.once import Once
+from model.heads import THRESHOLD
+from tests.head_reference import reference_head_scores
 
 GPT, TRANSLATOR = "tiny-gpt", "tiny-translator"
 
 
 @pytest.mark.parametrize("model_id", [GPT, TRANSLATOR])
-def test_heads_equal_score_heads_recomputed(client, model_id):
+def test_heads_equal_score_heads_recomputed(client, loaded, model_id):
     r = client.get(f"/api/v1/models/{model_id}/heads")
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["model"] == model_id and body["threshold"] == THRESHOLD
-    fresh = zoo.load(model_id, client.app.state.settings.checkpoint_dir)
-    assert body["heads"] == score_heads(fresh)
-    cfg = fresh.cfg
-    n_modules = cfg.n_layers * (3 if fresh.is_encoder_decoder else 1)  # encoder, decoder self, decoder cross
+    assert body["heads"] == reference_head_scores(model_id, client.app.state.settings.checkpoint_dir)
+    cfg = loaded[model_id].cfg
+    n_modules = cfg.n_layers * (3 if cfg.arch == "encoder_decoder" else 1)  # encoder, decoder self, decoder cross
     assert len(body["heads"]) == n_modules * cfg.n_heads
     for h in body["heads"]:
         assert h["labels"] == sorted((b for b, s in h["scores"].items() if s >= THRESHOLD), key=lambda b: -h["scores"][b])
@@ -41,24 +43,32 @@ def test_translator_cross_attention_scored_for_alignment(client):
     assert cross and all(set(h["scores"]) == {"alignment"} for h in cross)
 
 
-def test_computed_once_and_cached(client):
-    client.app.state.head_scores = {}
-    import model.heads as mh
-    from app.routers import heads as route
-    calls = []
-    real = route.score_heads
-    route.score_heads = lambda m: (calls.append(m.id), real(m))[1]
-    try:
-        results = []
-        threads = [threading.Thread(target=lambda: results.append(client.get(f"/api/v1/models/{GPT}/heads").json()))
-                   for _ in range(4)]
-        for t in threads: t.start()
-        for t in threads: t.join()
+def test_concurrent_first_requests_compute_once_per_model(client, monkeypatch):
+    monkeypatch.setattr(client.app.state, "once", Once())  # as a fresh app: nothing computed yet
+    calls, real = [], model.heads.score_heads
+
+    def slow_scores(loaded):
+        calls.append(loaded.id)
+        time.sleep(0.3)  # the other first requests arrive meanwhile and must wait for this computation
+        return real(loaded)
+
+    monkeypatch.setattr(model.heads, "score_heads", slow_scores)
+    results, start = [], threading.Barrier(4)
+
+    def get():
+        start.wait()
         results.append(client.get(f"/api/v1/models/{GPT}/heads").json())
-    finally:
-        route.score_heads = real
-    assert calls == [GPT] and all(r == results[0] for r in results)
-    assert mh.score_heads is real
+
+    threads = [threading.Thread(target=get) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    results.append(client.get(f"/api/v1/models/{GPT}/heads").json())  # later: served from what was kept
+    assert calls == [GPT]
+    assert all(r["heads"] == reference_head_scores(GPT, client.app.state.settings.checkpoint_dir) for r in results)
+    client.get(f"/api/v1/models/{TRANSLATOR}/heads")
+    assert calls == [GPT, TRANSLATOR]  # another model: its own computation
 
 
 @pytest.mark.parametrize("model_id", ["nope", "tiny-gpt.json", "step-00000"])

@@ -3,7 +3,7 @@ an independent numpy re-computation from the traced activations and the served w
 
 The trace page shows each step of the forward pass side by side, so the steps must compose exactly:
 scaled = dot / √d_head, pattern = softmax(scores), z = pattern · v, ... The component pages use the
-read-outs of app/routers/inspect.py (logit lens, norms, sparsity, positions, masks), re-derived here.
+read-outs of app/routers/readouts.py (logit lens, norms, sparsity, positions, masks), re-derived here.
 """
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ import pytest
 import torch
 
 GPT, TRANSLATOR, NO_POS = "tiny-gpt", "tiny-translator", "tiny-gpt-no-pos"
+# numpy re-computes each step in float64 from served values (activations with 8 significant digits, weights
+# with 7), so each input is off by <= 5e-7 relative; sums over d_model / d_mlp terms with cancellation, the
+# layer norm's division by a small scale and the softmax's exponent amplify that to ~1e-4 at worst. A wrong step
+# (a missing scale, a transposed matrix, the wrong γ) is off by O(0.1) or more.
 TOL = dict(rtol=1e-3, atol=2e-4)
 
 
@@ -148,6 +152,7 @@ def test_trace_steps_compose(client, models, model_id):
                        weight(client, model_id, f"{pre}ln_final.b"), cfg.ln_eps)
     np.testing.assert_allclose(act(tr, f"{pre}ln_final.hook_out"), final, **TOL)
     logits = final @ weight(client, model_id, "unembed.W_U") + weight(client, model_id, "unembed.b_U")
+    # logits are sums over d_model of products of the (rounded) final norm output and W_U: absolute error ~1e-4
     np.testing.assert_allclose(act(tr, "hook_logits"), logits, rtol=1e-3, atol=1e-3)
     np.testing.assert_allclose(act(tr, "hook_probs"), softmax(logits), atol=1e-4)
 
@@ -170,6 +175,7 @@ def test_logit_lens_is_final_norm_and_unembed_of_each_residual(client, models, m
         for pos, cell in enumerate(row["top"]):
             best = np.argsort(-probs[pos])[:3]
             assert [c["id"] for c in cell] == best.tolist()
+            # probabilities from re-computed logits (error ~1e-4 in the exponent, see TOL) differ by ~1e-4 * p
             np.testing.assert_allclose([c["prob"] for c in cell], probs[pos][best], atol=1e-4)
             assert [c["token"] for c in cell] == [loaded.tokenizer.vocab[i] for i in best]
     # the last row is what the model really outputs
@@ -192,6 +198,7 @@ def test_residual_norms_are_norms_of_the_traced_stream(client, models, model_id)
                 if leaf == "layer" or values is None:
                     continue
                 expected = np.linalg.norm(act(tr, f"{s['stack']}.{row['layer']}.{leaf}"), axis=-1)
+                # the server's float32 norm vs numpy's float64 norm of the 8-digit values: float32 rounding of a sum of d_model squares
                 np.testing.assert_allclose(values, expected, rtol=1e-4)
         assert ("hook_cross_attn_out" in s["layers"][0] and s["layers"][0]["hook_cross_attn_out"] is not None) == (
             s["stack"] == "decoder")
@@ -204,6 +211,8 @@ def test_ffn_sparsity_counts_near_zero_units(client, models):
     tr = trace(client, GPT, text)
     for layer in out["stacks"][0]["layers"]:
         near = np.abs(act(tr, layer["name"])) < 0.05
+        # fractions of the same counts (a unit whose |value| lies within rounding of the threshold could flip, none does
+        # here); default rtol 1e-7 covers float32 vs float64 division
         np.testing.assert_allclose(layer["per_token"], near.mean(-1))
         assert layer["overall"] == pytest.approx(near.mean())
 
@@ -213,6 +222,7 @@ def test_activation_curve_is_the_models_nonlinearity(client, models, model_id):
     out = client.get(f"/api/v1/models/{model_id}/activation-fn?lo=-3&hi=3&n=61").json()
     x = np.array(out["x"])
     assert x[0] == -3 and x[-1] == 3 and len(x) == 61
+    # torch's float32 activation vs numpy's float64 formula: float32 rounding of values <= 3
     np.testing.assert_allclose(out["y"], activation(models[model_id].cfg.act_fn, x), atol=1e-5)
 
 
@@ -226,11 +236,13 @@ def test_position_table_and_similarity(client, models, model_id):
     if cfg.pos_embed == "sinusoidal":
         pos, i = np.arange(12)[:, None], np.arange(0, cfg.d_model, 2)[None]
         angle = pos / 10000 ** (i / cfg.d_model)
+        # the table is float32 (sin / cos of float32 angles up to 11 rad): ~1e-6 absolute; the served copy has 6 digits
         np.testing.assert_allclose(table[:, 0::2], np.sin(angle), atol=1e-5)
         np.testing.assert_allclose(table[:, 1::2], np.cos(angle), atol=1e-5)
     else:
         np.testing.assert_allclose(table, weight(client, model_id, "pos_embed.W_pos")[:12], atol=1e-5)
     unit = table / np.linalg.norm(table, axis=-1, keepdims=True)
+    # cosines of float32 rows vs float64 ones from the 6-digit table: ~1e-6
     np.testing.assert_allclose(out["similarity"], unit @ unit.T, atol=1e-5)
 
 
@@ -246,6 +258,7 @@ def test_shuffling_words_changes_nothing_without_positions_or_mask(client, model
     probs = act(trace(client, GPT, text, names=["hook_probs"]), "hook_probs")[-1]
     best = np.argsort(-probs)[:5]
     assert [c["id"] for c in with_positions["top"]] == best.tolist()
+    # the same forward on both sides; the trace sends hook_probs with 8 significant digits, /shuffle float32 probabilities
     np.testing.assert_allclose([c["prob"] for c in with_positions["top"]], probs[best], atol=1e-5)
 
 
@@ -266,9 +279,12 @@ def test_masked_attention_matches_mask_and_softmax(client, models, mask):
     hidden = scores == None  # noqa: E711
     assert (hidden == ~allowed[None]).all()
     pattern = np.array(out["pattern"])
+    # the softmax of scores that were sent with 6 significant digits: an error of 5e-6 relative in a score of up to
+    # ~4 moves a weight by ~2e-5 at most
     np.testing.assert_allclose(pattern, softmax(np.where(hidden, -np.inf, scores).astype(float)), atol=2e-5)
     assert (pattern[:, ~allowed] == 0).all()
     if mask == loaded.cfg.self_attn_mask:  # the model's own mask gives exactly the traced pattern
+        # the same float32 pattern, sent with 6 digits by /masked-attention and 8 by /trace: <= 5e-6 apart
         np.testing.assert_allclose(pattern, act(trace(client, GPT, text), "blocks.1.attn.hook_pattern"), atol=1e-5)
 
 

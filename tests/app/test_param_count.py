@@ -93,7 +93,8 @@ def test_endpoint_presets(client, preset):
     r = client.get("/api/v1/param-count", params={"preset": preset})
     assert r.status_code == 200, r.text
     out = r.json()
-    assert out["total"] == count(PRESETS[preset]["config"])["total"] == sum(out["breakdown"].values())
+    assert out["total"] == numel(PRESETS[preset]["config"], "meta") == sum(out["breakdown"].values())
+    assert out["breakdown"] == by_component(PRESETS[preset]["config"])
     assert out["published"] == PRESETS[preset]["published"] and out["note"]
 
 
@@ -105,7 +106,7 @@ def test_endpoint_free_inputs_and_overrides(client):
                       act_fn="swiglu", pos_embed="learned", n_ctx=40, norm="post", tie_embeddings=True)
     assert out["total"] == numel(cfg) and out["config"]["vocab_size"] == 500
     over = client.get("/api/v1/param-count", params={"preset": "gpt2-small", "n_layers": 2}).json()
-    assert over["total"] == count(PRESETS["gpt2-small"]["config"].replace(n_layers=2))["total"]
+    assert over["total"] == numel(PRESETS["gpt2-small"]["config"].replace(n_layers=2), "meta")
     assert over["published"] is None  # a changed preset is no longer the published model
 
 

@@ -65,7 +65,9 @@ def test_patterns_equal_run_with_cache_on_each_snapshot(client, loaded, timeline
         want = cache[body["layer_name"]]
         got = torch.tensor(got, dtype=torch.float64)
         assert got.shape == want.shape == (loaded[GPT].cfg.n_heads, len(tokens), len(tokens))
+        # the same float32 forward (same thread count); the served patterns have 6 significant digits (<= 5e-6 apart)
         torch.testing.assert_close(got, want.double(), atol=1e-5, rtol=1e-4)
+        # a row of up to 7 weights (<bos> + 6 words), each rounded to 6 significant digits
         torch.testing.assert_close(got.sum(-1), torch.ones_like(got.sum(-1)), atol=1e-4, rtol=0)
         assert torch.all(got.triu(1) == 0)  # causal
     # the snapshots differ: patterns change along training
@@ -76,6 +78,7 @@ def test_patterns_equal_run_with_cache_on_each_snapshot(client, loaded, timeline
 def test_final_snapshot_equals_the_shipped_model(client, loaded):
     body = client.post("/api/v1/timeline/attention", json={"model": GPT, "text": TEXT, "layer": 1}).json()
     _, cache = run_with_cache(loaded[GPT].model, torch.tensor(loaded[GPT].encode(TEXT)), names=[body["layer_name"]])
+    # the final snapshot's weights are the shipped ones: the same float32 forward; served with 6 significant digits
     torch.testing.assert_close(torch.tensor(body["patterns"][-1], dtype=torch.float64),
                                cache[body["layer_name"]].double(), atol=1e-5, rtol=1e-4)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from app.routers.trace import dumps, round_sig, to_json_data
+from app.encoding import dumps, round_sig, to_json_data
 
 
 @pytest.mark.parametrize("digits", [1, 3, 5, 10])

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import app.routers.trace as trace_route
-from app.resid_cache import ResidCache, for_app
+from app.resid_cache import ResidCache
 from model.glossary import dims_of
 from model.hooks import HookPoint
 
@@ -42,7 +42,7 @@ def test_layer_by_layer_resumes_and_equals_the_full_trace(client, loaded, words)
     lm = loaded[GPT]
     text = words(lm, 9, skip=11)  # a text no other test traces, so the cache starts empty for it
     full = post(client, text=text).json()["activations"]
-    for_app(client.app).__init__()  # forget what the full trace cached: start from nothing, as a new client would
+    client.app.state.resid_cache.__init__()  # forget what the full trace cached: start from nothing, as a new client would
     n_layers = lm.cfg.n_layers
     for layer in range(n_layers):
         with Fired(lm.model) as fired:
@@ -71,7 +71,7 @@ def test_resume_from_the_closest_earlier_block(client, loaded, words):
         return client.post("/api/v1/trace", json={"model": mid, "text": text, "names": names, "precision": 8})
 
     full = trace(["blocks.3.attn.hook_pattern"]).json()["activations"]
-    for_app(client.app).__init__()
+    client.app.state.resid_cache.__init__()
     with Fired(lm.model) as fired:  # a pattern request finishes its block, caching the stream entering block 1
         first = trace(["blocks.0.attn.hook_pattern"])
     assert first.status_code == 200 and fired[-1] == "blocks.0.hook_resid_post"
@@ -87,7 +87,7 @@ def test_resume_from_the_closest_earlier_block(client, loaded, words):
 def test_translator_is_not_resumed(client, loaded, words):
     lm = loaded[TRANSLATOR]
     src, tgt = words(lm, 4), words(lm, 2, skip=5)
-    cache = for_app(client.app)
+    cache = client.app.state.resid_cache
     before = len(cache)
     for _ in range(2):
         with Fired(lm.model) as fired:
@@ -111,7 +111,7 @@ def test_concurrent_layer_by_layer_with_evictions(client, loaded, words):
         return r.json()["activations"]
 
     full = {t: trace(t) for t in texts}
-    cache = for_app(client.app)
+    cache = client.app.state.resid_cache
     cache.__init__(max_bytes=5 * (lm.cfg.d_model * 8 * 4))  # ~5 entries of 8 tokens: constant eviction
 
     def walk(text):

@@ -1,11 +1,13 @@
-"""/sampling in headless Chromium: what the sliders show equals a numpy recomputation from the API's logits and
-the server's own filtered distribution; Step appends the model's seeded choice; the URL reproduces the view;
+"""/sampling in headless Chromium: what the sliders show equals transformers' warpers applied to the API's logits
+and the server's own filtered distribution; Step appends the model's seeded choice; the URL reproduces the view;
 hostile text stays text."""
 from __future__ import annotations
 
 from urllib.parse import quote
 
 import numpy as np
+
+from tests.hf_reference import hf_filter
 
 from .conftest import screenshot, wait_ready
 from .helpers import api
@@ -16,27 +18,10 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 
 
 def np_filter(logits, temperature, top_k=None, top_p=None):
-    """Independent numpy version of temperature -> softmax -> top-k -> top-p -> renormalise."""
-    z = np.asarray(logits, dtype=np.float64) / temperature
-    base = np.exp(z - z.max())
-    base /= base.sum()
-    order = np.lexsort((np.arange(len(base)), -base))  # most probable first, ties by lower id
-    keep = np.ones(len(base), bool)
-    cut_k = cut_p = 0.0
-    if top_k is not None and top_k < len(base):
-        keep[order[top_k:]] = False
-        cut_k = base[order[top_k:]].sum()
-    if top_p is not None and top_p < 1:
-        kept = order[keep[order]]
-        mass = base[kept] / base[kept].sum()
-        before = np.concatenate([[0.0], np.cumsum(mass)[:-1]])
-        drop = kept[(before >= top_p) & (np.arange(len(kept)) > 0)]
-        cut_p = base[drop].sum()
-        keep[drop] = False
-    probs = np.where(keep, base, 0.0)
-    probs /= probs.sum()
-    nz = probs[probs > 0]
-    return base, probs, cut_k, cut_p, float(-(nz * np.log(nz)).sum())
+    """(base, probs, cut_by_top_k, cut_by_top_p, entropy) from transformers' own warpers (tests/hf_reference.py),
+    the reference both the server and the page's filtering.js follow."""
+    r = hf_filter(logits, temperature, top_k, top_p)
+    return r["base"], r["probs"], r["cut_by_top_k"], r["cut_by_top_p"], r["entropy"]
 
 
 def shown(page):

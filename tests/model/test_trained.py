@@ -3,7 +3,6 @@ json) and must match what the json records and what the docs claim."""
 from __future__ import annotations
 
 import pytest
-import torch
 
 from model import evaluate, zoo
 from model.train import RECIPES, build_corpus
@@ -13,7 +12,6 @@ SHIPPED = sorted(RECIPES)
 
 @pytest.fixture(scope="module", params=SHIPPED)
 def shipped(request):
-    torch.set_num_threads(1)
     loaded = zoo.load(request.param)
     _, train_sentences = build_corpus(RECIPES[request.param])
     return loaded, evaluate.evaluate(loaded, train_sentences)
@@ -26,6 +24,9 @@ def test_every_recipe_is_shipped():
 
 def test_recomputed_metrics_match_the_record(shipped):
     loaded, metrics = shipped
+    # accuracies are counts / n: the same counts give the same float64 fraction. The record was computed with one
+    # torch thread (train.py's default) and so is this (XRAY_TORCH_THREADS default); another count could flip a probe
+    # whose two choices are within float32 rounding of a tie
     assert metrics == pytest.approx(loaded.meta["metrics"], abs=1e-9)
     assert loaded.meta["training"]["losses"][-1][0] == loaded.meta["training"]["steps"]
 

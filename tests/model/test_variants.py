@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 from model import variants, zoo
 from model.train import RECIPES, build_corpus
@@ -23,7 +22,6 @@ def test_first_reaching_and_stays_from():
 
 
 def test_doc_table_matches_the_shipped_checkpoints():
-    torch.set_num_threads(1)
     text = DOC.read_text()
     shipped = text.split(variants.START, 1)[1].split(variants.END, 1)[0].strip()
     assert shipped == variants.markdown()

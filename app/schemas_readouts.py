@@ -1,15 +1,16 @@
-"""Request and response bodies of the read-outs behind the component pages (app/routers/inspect.py)."""
+"""Request and response bodies of the read-outs behind the component pages (app/routers/readouts.py). Text
+fields share the core API's limits (app/schemas.py), so an over-long text is refused before it is tokenized."""
 from __future__ import annotations
 
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.schemas import MAX_TEXT_CHARS, TextBody, TextOnly
 
-class TextIn(BaseModel):
-    model: str = Field(description="model id, e.g. tiny-gpt")
-    text: str = Field(description="input text (the source sentence for an encoder-decoder)")
-    target: str | None = Field(None, description="encoder-decoder only: the decoder input written so far")
+
+class TextIn(TextBody):
+    """model, text (<= MAX_TEXT_CHARS characters) and, for an encoder-decoder, target."""
 
 
 class LensIn(TextIn):
@@ -84,9 +85,7 @@ class PositionsOut(BaseModel):
     similarity: list[list[float]] = Field(description="[pos, pos] cosine similarity between rows of the table")
 
 
-class ShuffleIn(BaseModel):
-    model: str
-    text: str
+class ShuffleIn(TextOnly):
     seed: int = 0
     mask: Literal["causal", "padding", "none"] | None = Field(
         None, description="self-attention mask to run with; default: the model's own")

@@ -1,26 +1,26 @@
 """Read-outs for the component pages: logit lens, residual norms, FFN sparsity, activation curve, position
 table, shuffled-words check, attention under a chosen mask, and single weights. Everything is computed from
-the loaded model's weights or one forward pass (model/inspect.py)."""
+the loaded model's weights or one forward pass (model/inspect.py). Request and response bodies: app/schemas_readouts.py."""
 from __future__ import annotations
 
-import re
-
 import torch
-from fastapi import APIRouter, Depends, Query
+from fastapi import Query
 
-from app.deps import get_models
-from app.errors import ApiError, handled
-from app.inputs import get_model, source_ids, target_ids
-from app.routers.trace import to_json_data
+from app.deps import BodyModel, PathModel
+from app.encoding import to_json_data
+from app.errors import ApiError
+from app.inputs import source_ids, target_ids
+from app.routing import resource_router
 from app.schemas import error_responses
-from app.schemas_inspect import (CurveOut, FfnIn, FfnOut, LensIn, LensOut, MaskIn, MaskOut, NormsOut, PositionsOut,
+from app.schemas_readouts import (CurveOut, FfnIn, FfnOut, LensIn, LensOut, MaskIn, MaskOut, NormsOut, PositionsOut,
                                  ShuffleIn, ShuffleOut, TextIn, WeightOut)
 from model import inspect as ins
+from model.hooks import public_name
 from model.layers import build_mask
 from model.transformer import run_with_cache
 from model.zoo import LoadedModel
 
-router = APIRouter(prefix="/api/v1", tags=["inspect"])
+router = resource_router(tags=["readouts"])
 MAX_WEIGHT_VALUES = 200_000
 
 
@@ -45,11 +45,9 @@ def _cand(loaded: LoadedModel, i: int, p: float) -> dict:
 
 
 @router.post("/logit-lens", response_model=LensOut, responses=error_responses(400, 404, 422))
-@handled
-def logit_lens(body: LensIn, models=Depends(get_models)):
+def logit_lens(body: LensIn, loaded: BodyModel):
     """Each residual state (entering block 0, then leaving each block) put through the final norm and the
     unembedding, as if it were the last: the k most probable words per token. Encoder-decoder: decoder only."""
-    loaded = get_model(models, body.model)
     src, tgt, cache = _run(loaded, body, names=ins.lens_points(loaded.model))
     lens = ins.logit_lens(loaded.model, cache, body.k)
     rows = [{"point": pt, "top": [[_cand(loaded, i, p) for i, p in cell] for cell in top]}
@@ -59,11 +57,9 @@ def logit_lens(body: LensIn, models=Depends(get_models)):
 
 
 @router.post("/residual-norms", response_model=NormsOut, responses=error_responses(400, 404, 422))
-@handled
-def residual_norms(body: TextIn, models=Depends(get_models)):
+def residual_norms(body: TextIn, loaded: BodyModel):
     """L2 norm per token of the residual stream entering and leaving each block and of what attention
     (and cross-attention) and the FFN wrote into it."""
-    loaded = get_model(models, body.model)
     src, tgt, cache = _run(loaded, body, names=["*hook_resid_pre", "*hook_resid_post", "*attn_out", "*hook_mlp_out"])
     stacks = [{"stack": s, "tokens": _tokens_of(loaded, s, src, tgt),
                "layers": ins.residual_norms(loaded.model, cache, s)} for s in ins.stacks(loaded.model)]
@@ -71,10 +67,8 @@ def residual_norms(body: TextIn, models=Depends(get_models)):
 
 
 @router.post("/ffn-stats", response_model=FfnOut, responses=error_responses(400, 404, 422))
-@handled
-def ffn_stats(body: FfnIn, models=Depends(get_models)):
+def ffn_stats(body: FfnIn, loaded: BodyModel):
     """Fraction of FFN hidden units whose activation is near zero, per token and per layer."""
-    loaded = get_model(models, body.model)
     if not loaded.cfg.mlp:
         raise ApiError(422, "no_ffn", f"{loaded.id} has no feed-forward sublayer")
     src, tgt, cache = _run(loaded, body, names="*mlp.hook_post")
@@ -89,35 +83,32 @@ def ffn_stats(body: FfnIn, models=Depends(get_models)):
 
 
 @router.get("/models/{model_id}/activation-fn", response_model=CurveOut, responses=error_responses(404, 422))
-@handled
-def activation_fn(model_id: str, lo: float = Query(-4.0, ge=-100, le=100), hi: float = Query(4.0, ge=-100, le=100),
-                  n: int = Query(161, ge=2, le=2001), models=Depends(get_models)):
+def activation_fn(loaded: PathModel, lo: float = Query(-4.0, ge=-100, le=100),
+                  hi: float = Query(4.0, ge=-100, le=100), n: int = Query(161, ge=2, le=2001)):
     """The FFN's non-linearity evaluated on a grid (the function the model's MLP applies)."""
-    loaded = get_model(models, model_id)
     if not lo < hi:
         raise ApiError(422, "invalid_range", f"lo must be below hi (got lo={lo}, hi={hi})")
     return {"model": loaded.id, **ins.activation_curve(loaded.cfg.act_fn, lo, hi, n)}
 
 
 @router.get("/models/{model_id}/positions", response_model=PositionsOut, responses=error_responses(404, 422))
-@handled
-def positions(model_id: str, n: int = Query(32, ge=1, le=4096), models=Depends(get_models)):
+def positions(loaded: PathModel, n: int = Query(32, ge=1, le=4096)):
     """The first n rows of the position table the model adds to its token embeddings, and the cosine
     similarity between every pair of positions."""
-    loaded = get_model(models, model_id)
     return {"model": loaded.id, **ins.position_table(loaded.model, min(n, loaded.cfg.n_ctx))}
 
 
 @router.post("/shuffle", response_model=ShuffleOut, responses=error_responses(400, 404, 422))
-@handled
-def shuffle(body: ShuffleIn, models=Depends(get_models)):
+def shuffle(body: ShuffleIn, loaded: BodyModel):
     """Shuffle the words between the first and the last token and compare the model's next-word prediction
     at the last position before and after. Decoder-only models. Without positions and without a mask the
     model cannot tell the orders apart; a causal mask still lets order leak in (each position sees a prefix)."""
-    loaded = get_model(models, body.model)
     if loaded.is_encoder_decoder:
         raise ApiError(422, "decoder_only", "the shuffle check runs on decoder-only models")
     ids = source_ids(loaded, body.text).tolist()
+    if len(ids) < 4:  # <bos> + at least three words: the first and last stay, the ones between are shuffled
+        raise ApiError(422, "too_short", f"the shuffle check needs at least three words, got {len(ids) - 1}; "
+                                         "write a longer sentence")
     shuffled = ins.shuffled_words(ids, body.seed)
     mask = body.mask or loaded.cfg.self_attn_mask
     probs = [run_with_cache(loaded.model, torch.tensor(x), names=[], mask=mask)[0][-1].softmax(-1)
@@ -129,11 +120,9 @@ def shuffle(body: ShuffleIn, models=Depends(get_models)):
 
 
 @router.post("/masked-attention", response_model=MaskOut, responses=error_responses(400, 404, 422))
-@handled
-def masked_attention(body: MaskIn, models=Depends(get_models)):
+def masked_attention(body: MaskIn, loaded: BodyModel):
     """Self-attention of one layer re-run with a chosen mask (causal, padding or none): the allowed
     query/key matrix, the masked scores and the pattern. Encoder-decoder: the decoder's self-attention."""
-    loaded = get_model(models, body.model)
     if body.layer >= loaded.cfg.n_layers:
         raise ApiError(422, "unknown_layer", f"layer must be 0..{loaded.cfg.n_layers - 1}, got {body.layer}")
     prefix = "decoder" if loaded.is_encoder_decoder else "blocks"
@@ -148,36 +137,26 @@ def masked_attention(body: MaskIn, models=Depends(get_models)):
             "pattern": to_json_data(cache[f"{name}.hook_pattern"], 6)}
 
 
-def weight_name(path: str) -> str:
-    """State-dict path -> the name used with activations: stack.blocks.0.ln1.w -> blocks.0.ln1.w,
-    encoder.blocks.1.attn.W_Q -> encoder.1.attn.W_Q."""
-    return re.sub(r"^(encoder|decoder)\.blocks\.", r"\1.", path.removeprefix("stack."))
-
-
 def named_weights(loaded: LoadedModel) -> dict[str, torch.Tensor]:
     """Every parameter and buffer (the fixed sinusoidal position table is a buffer) under its public name."""
-    out = {weight_name(n): p for n, p in loaded.model.named_parameters()}
-    out.update({weight_name(n): b for n, b in loaded.model.named_buffers()})
+    out = {public_name(n): p for n, p in loaded.model.named_parameters()}
+    out.update({public_name(n): b for n, b in loaded.model.named_buffers()})
     return out
 
 
 @router.get("/models/{model_id}/weights", responses=error_responses(404))
-@handled
-def list_weights(model_id: str, models=Depends(get_models)) -> dict:
+def list_weights(loaded: PathModel) -> dict:
     """Names and shapes of every parameter and buffer of the model, in module order. `param` is false for
     buffers (the fixed sinusoidal position table), which are not learned and not counted as parameters."""
-    loaded = get_model(models, model_id)
-    params = {weight_name(n) for n, _ in loaded.model.named_parameters()}
+    params = {public_name(n) for n, _ in loaded.model.named_parameters()}
     return {"model": loaded.id, "n_params": sum(p.numel() for p in loaded.model.parameters()),
             "weights": [{"name": n, "shape": list(t.shape), "param": n in params}
                         for n, t in named_weights(loaded).items()]}
 
 
 @router.get("/models/{model_id}/weights/{name}", response_model=WeightOut, responses=error_responses(404, 422))
-@handled
-def weight(model_id: str, name: str, models=Depends(get_models)):
+def weight(loaded: PathModel, name: str):
     """One parameter or buffer, e.g. pos_embed.W_pos, blocks.0.ln1.w (γ), blocks.0.ln1.b (β)."""
-    loaded = get_model(models, model_id)
     weights = named_weights(loaded)
     if name not in weights:
         raise ApiError(404, "unknown_weight", f"{loaded.id} has no weight {name!r}; list them at "
