@@ -99,6 +99,23 @@ def resolve(ref: str, allow_download: bool | None = None) -> Path:
                             f"{_how_to_get(ref)}") from e
 
 
+def resolve_config(ref: str, allow_download: bool | None = None) -> Path:
+    """A directory holding `ref`'s config.json: the checkpoint itself when it is local or cached, else (downloads
+    allowed) a snapshot of config.json alone, so that a listing never fetches weights."""
+    try:
+        return resolve(ref, allow_download=False)
+    except ModelNotFound:
+        allow = (not offline()) if allow_download is None else allow_download
+        if is_path(ref) or not allow:
+            raise
+    import huggingface_hub
+    try:
+        return Path(huggingface_hub.hf_hub_download(ref, "config.json", cache_dir=cache_dir())).parent
+    except Exception as e:
+        raise ModelNotFound(f"{ref}: config.json could not be downloaded ({type(e).__name__}); "
+                            f"{_how_to_get(ref)}") from e
+
+
 def _weight_files(path: Path) -> tuple[list[Path], str]:
     st = sorted(path.glob("*.safetensors"))
     if st:
