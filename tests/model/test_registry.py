@@ -118,3 +118,18 @@ def test_the_registry_is_a_read_only_mapping_that_loads_on_access(tmp_path):
     assert set(reg.loaded()) == {"m0", "tiny-gpt"}
     with pytest.raises(KeyError, match="no config.json"):
         reg["missing"]
+
+
+def test_a_cache_entry_without_weights_says_so(tmp_path, monkeypatch):
+    """A listing with the network on fetches config.json alone; offline, loading that entry later says the
+    weights are missing instead of failing somewhere else."""
+    from tests.model.hf_fixtures import hub_cache
+    path = tiny_gpt2(tmp_path / "m0")
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "config.json").write_text((path / "config.json").read_text())
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub_cache(tmp_path / "hub", "org/partial", partial)))
+    reg = ModelRegistry("hf:org/partial")
+    assert reg.info("org/partial").cfg.n_layers == 1  # the config is enough for a listing
+    with pytest.raises(ModelUnavailable, match="holds no weights"):
+        reg.model("org/partial")
