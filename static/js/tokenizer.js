@@ -159,7 +159,7 @@ function select(i) {
     bits.push(`, from characters ${t.start}–${t.end} of the text`);
     if (isBytePiece(t)) {
       const n = tokens.filter((u) => u.start === t.start && u.end === t.end && isBytePiece(u)).length;
-      bits.push(` (“${typed}”, ${plural(enc.encode(typed).length, 'byte')}, is split over ${plural(n, 'piece')}: none of its byte pairs was merged)`);
+      bits.push(` (“${typed}”, ${plural(enc.encode(typed).length, 'byte')}, is split over ${plural(n, 'piece')}: the vocabulary has no single piece for it)`);
     } else if (typed !== t.piece) bits.push(` (typed as “${tokenLabel(typed)}”)`);
   }
   if (t.unknown) bits.push('. Not in the vocabulary: the model reads the unknown token here, not the word.');

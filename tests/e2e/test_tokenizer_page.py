@@ -178,3 +178,32 @@ def test_word_level_model_marks_unknown_words(page, bpe_server):
     assert page.locator("#explain-word").is_visible() and page.locator("#explain-bytes").is_hidden()
     no_sideways_scroll(page)
     screenshot(page, "tokenizer-word-level-1400")
+
+
+def test_a_text_without_tokens_shows_the_api_message(page, bpe_server):
+    page.xray_allow_console(r"Failed to load resource: the server responded with a status of 422")
+    page.goto(f"{bpe_server}/tokenizer?model={WORD_MODEL}")
+    wait_ready(page)
+    page.fill("#text", "   ")  # the word-level tokenizer skips white space: no token at all
+    page.click("#run")
+    page.wait_for_selector('body[data-ready="error"]', state="attached", timeout=30_000)
+    assert page.locator("#error").is_visible() and "no tokens" in page.text_content("#error")
+    page.fill("#text", "the cat")  # a good text clears it
+    page.click("#run")
+    chips, _ = chips_of(page, bpe_server, WORD_MODEL, "the cat")
+    assert [c["token"] for c in chips] == ["the", "cat"] and page.locator("#error").is_hidden()
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_the_shipped_models_open_the_page(page, server, width):
+    """On the session server (the shipped checkpoints): the default model and the translator (its source-side
+    tokenizer) open /tokenizer with their tokens drawn, and nothing sticks out of the window."""
+    page.set_viewport_size({"width": width, "height": 900})
+    for model_id in (api(server, "/api/v1/models")[0]["id"], "tiny-translator"):
+        page.goto(f"{server}/tokenizer?model={model_id}")
+        wait_ready(page)
+        text = page.locator("#text").input_value()
+        chips_of(page, server, model_id, text)
+        assert page.text_content("#error") in ("", None)
+        no_sideways_scroll(page)
+    screenshot(page, f"tokenizer-translator-{width}")
