@@ -87,3 +87,6 @@ page("/attention", "attention.html", "Attention explorer", "Attention")
 page("/sampling", "sampling.html", "Sampling playground", "Sampling")
 page("/compare", "compare.html", "Compare two models", "Compare")
 page("/glossary", "glossary.html", "Glossary of activation names", "Glossary")
+
+# Tokenizer view (issue 10): how the text is cut into pieces and ids.
+page("/tokenizer", "tokenizer.html", "Tokenizer: from text to pieces and ids", "Tokenizer")
