@@ -50,7 +50,6 @@ class Recipe:
     timeline: tuple[int, ...] = field(default=())  # steps at which to keep a snapshot
     eval_every: int = 50  # steps between held-out measurements (the metrics curve)
     p_repeat: float = 0.0  # english-bpe: share of training windows holding a repeated passage
-    random_repeats: bool = False  # english-bpe: the repeated passage is random tokens, not the window's own text
     half: bool = False  # save the weights (and timeline snapshots) as float16
 
 
@@ -75,8 +74,7 @@ def _short(cfg: ModelConfig, what: str, **kw) -> Recipe:
 
 RECIPES: dict[str, Recipe] = {
     "english-gpt": Recipe(ENGLISH, _ENGLISH, corpus="english-bpe", steps=2000, batch=32, lr=3e-3, warmup=200,
-                          eval_every=100, p_repeat=0.5, random_repeats=True,
-                          timeline=(0, 100, 250, 500, 750, 1000, 1500, 2000)),
+                          eval_every=100, p_repeat=0.5, timeline=(0, 100, 250, 500, 750, 1000, 1500, 2000)),
     "english-gpt-short": _short(ENGLISH, "with nothing removed: the reference for the removal variants"),
     "english-gpt-short-no-ln": _short(ENGLISH.replace(norm="none"), "without any layer norm"),
     "english-gpt-short-no-residual": _short(ENGLISH.replace(residual=False), "without residual connections"),
@@ -204,8 +202,7 @@ class _EnglishTask:
         self.rng = random.Random(recipe.seed + 2)
 
     def loss(self, model) -> torch.Tensor:
-        seq = english.sample_batch(self.train, self.rng, self.recipe.batch, model.cfg.n_ctx, self.recipe.p_repeat,
-                                   len(self.tok) if self.recipe.random_repeats else 0)
+        seq = english.sample_batch(self.train, self.rng, self.recipe.batch, model.cfg.n_ctx, self.recipe.p_repeat)
         logits = model(seq[:, :-1])
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), seq[:, 1:].reshape(-1))
 
@@ -297,7 +294,7 @@ def train(model_id: str, out: Path = zoo.CHECKPOINT_DIR, steps: int | None = Non
     loaded.meta["training"] = {"steps": steps, "batch": recipe.batch, "lr": recipe.lr, "seed": recipe.seed,
                                "threads": threads, "seconds": round(seconds, 1), "loss_every": 10, "losses": losses,
                                "eval_every": recipe.eval_every, "metrics_curve": metrics_curve,
-                               "p_repeat": recipe.p_repeat, "random_repeats": recipe.random_repeats,
+                               "p_repeat": recipe.p_repeat,
                                "command": f"python -m model.train --model {model_id}"
                                + (f" --seed {seed}" if seed is not None else "")}
     loaded.meta["metrics"] = task.metrics(loaded)
