@@ -43,8 +43,11 @@ def streams(tok: BPETokenizer, part: str) -> dict[str, np.ndarray]:
 
 
 def sample_batch(data: dict[str, np.ndarray], rng: random.Random, batch: int, n_ctx: int,
-                 p_repeat: float) -> torch.Tensor:
-    """[batch, n_ctx + 1] windows (inputs are [:, :-1], labels [:, 1:])."""
+                 p_repeat: float, random_repeats: int = 0) -> torch.Tensor:
+    """[batch, n_ctx + 1] windows (inputs are [:, :-1], labels [:, 1:]). With `random_repeats` = V > 0 the
+    repeated passage is made of random tokens from 1..V-1 (written twice) instead of the window's own text: its
+    first copy cannot be predicted at all and its second only by looking back, the cleanest signal there is for
+    an induction head (text repeats can partly be guessed from the previous word)."""
     names = sorted(data)
     weights = [len(data[n]) for n in names]
     rows = []
@@ -56,6 +59,8 @@ def sample_batch(data: dict[str, np.ndarray], rng: random.Random, batch: int, n_
             s = min(rng.randint(REPEAT_MIN, REPEAT_MAX), len(w) // 2)
             i = rng.randrange(0, len(w) - 2 * s)
             j = rng.randrange(i + s, len(w) - s + 1)
+            if random_repeats:
+                w[i:i + s] = [rng.randrange(1, random_repeats) for _ in range(s)]
             w[j:j + s] = w[i:i + s]
         rows.append(w)
     return torch.from_numpy(np.stack(rows).astype(np.int64))

@@ -3,9 +3,9 @@
 //
 // cached(key, make): the promise of `make()`, kept under `key` while the page lives (a failed one is dropped, so the
 // next call asks again). The answers of this API are fixed for a given request (the models do not change while the
-// server runs), so GET and POST answers can be kept; at most MAX_ENTRIES are, the oldest dropped first.
+// server runs), so GET and POST answers can be kept; at most MAX_ENTRIES are, the least recently used dropped first.
 
-const MAX_ENTRIES = 200;
+const MAX_ENTRIES = 64;  // a trace answer can be a few MB: keep the last 64 requests
 const cache = new Map();
 
 export function cached(key, make) {

@@ -7,6 +7,7 @@ import { headScores, modelInfo, postJSON } from './api.js';
 import { el, setOptionPairs } from './dom.js';
 import { headEntry, labelText, scoresText, timeline, timelinePatterns } from './attention-extras.js';
 import { heatmap, bars } from './heatmap.js';
+import { whenIdle } from './chart.js';
 import { fillToken, tokenLabel, tokensText } from './tokens.js';
 import { showUnknown } from './unk.js';
 import { $, isEncDec, notice, startPage } from './page.js';
@@ -31,6 +32,8 @@ let page = null;
 let state = null;  // page.state: model, text, target, kind, layer, head ('mean' or a number as text), token, step
 // With no layer/head in the URL, cross-attention opens on its first head labelled "alignment" (if any).
 let pickAlignment = !new URLSearchParams(window.location.search).has('layer') && !new URLSearchParams(window.location.search).has('head');
+let stepGen = 0; // the latest training-step choice
+let viewGen = 0; // the latest update(): only it may say the page is ready
 let current = null; // {info, kind, toks: {tokens, target_tokens}, layers: [act per layer], scores, timeline, snap}
 
 function kindsFor(info) { return KINDS[info.arch === 'encoder_decoder' ? 'encoder_decoder' : 'decoder']; }
@@ -115,10 +118,12 @@ async function selectStep(i) {
   const steps = current.timeline.steps;
   state.step = i >= steps.length - 1 ? null : steps[i];
   document.body.dataset.ready = 'false';
+  const my = ++stepGen;
   try {
     await loadSnapshot();
     await Promise.all([renderGrid(shownLayers()), update()]);
-    document.body.dataset.ready = 'true';
+    await whenIdle();
+    if (my === stepGen) document.body.dataset.ready = 'true';
   } catch (e) {
     $('error').textContent = e.message;
     document.body.dataset.ready = 'error';
@@ -265,7 +270,9 @@ function renderGrid(layers) {
   });
   grid.replaceChildren(...cells);
   $('grid-title').textContent = `Every layer × head: ${current.kind.label}${current.snap ? ` at training step ${current.snap.step}` : ''}`;
-  return Promise.all(plots.map(([p, z]) => heatmap(p, { z, compact: true, staticPlot: true, zmin: 0, zmax: 1, colorscale: 'Viridis', height: 120 })));
+  // queued after the charts update() draws (called right after this): the thumbnails come last
+  return Promise.resolve().then(() => Promise.all(plots.map(([p, z]) => heatmap(p, { z, compact: true, staticPlot: true, zmin: 0, zmax: 1,
+    colorscale: 'Viridis', height: 120 }))));
 }
 
 function update() {
@@ -301,7 +308,10 @@ function update() {
     c.classList.toggle('selected', Number(c.dataset.layer) === state.layer && c.dataset.head === String(state.head));
   });
   page.save();
-  return Promise.all(drawn);
+  // charts are drawn a frame apart (chart.js): the page says it is ready once all of this view's are drawn
+  document.body.dataset.ready = 'false';
+  const gen = ++viewGen;
+  return Promise.all(drawn).then(whenIdle).then(() => { if (gen === viewGen) document.body.dataset.ready = 'true'; });
 }
 
 function selectToken(i, focus) {

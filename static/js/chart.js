@@ -146,13 +146,69 @@ function quietModebar(el) {
   el.addEventListener('pointerdown', () => { el.dataset.toolbarActive = 'true'; quietModebar(el); });
 }
 
+/** performance.mark('xray-first-picture') the first time the page shows a picture of its data (its first chart
+ *  drawn, or page.js's first finished run for pages whose picture is a table or a diagram). bench/page_timing.py
+ *  reads it. */
+export function markFirstPicture() {
+  if (!performance.getEntriesByName('xray-first-picture').length) performance.mark('xray-first-picture');
+}
+
+// Charts are drawn one at a time, with a frame between two, so the browser paints the first one before it lays
+// out the next (a page that starts five charts at once would otherwise show nothing until all five are done).
+let queue = Promise.resolve();
+const nextFrame = () => new Promise((resolve) => { requestAnimationFrame(() => setTimeout(resolve, 0)); });
+
+/** Resolves once no chart is waiting to be drawn (pages say data-ready="true" only then). */
+export async function whenIdle() {
+  let q;
+  do { q = queue; await q; } while (q !== queue);  // eslint-disable-line no-await-in-loop
+}
+
 /** Draw (or redraw) traces into `el` with the shared config; resolves to the chart element. */
-export async function draw(el, traces, layout, { filename, config = {} } = {}) {
+export function draw(el, traces, layout, opts = {}) {
+  const mine = queue.then(() => drawNow(el, traces, layout, opts));
+  queue = mine.then(nextFrame, nextFrame);
+  return mine;
+}
+
+/** Break `text` (escaped Plotly text, no tags) into lines of at most `chars` characters, at spaces. */
+export function wrap(text, chars) {
+  const lines = [];
+  let line = '';
+  for (const word of String(text).split(' ')) {
+    const plain = (s) => s.replace(/&[a-z]+;/g, 'x').length;
+    if (line && plain(line) + 1 + plain(word) > chars) { lines.push(line); line = word; } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+// A title or subtitle longer than the chart is wide is wrapped (Plotly would cut it), and the top margin grows to
+// hold the extra lines.
+function fitTitle(layout, width) {
+  const t = layout.title;
+  if (!t || !t.text || /<br>/.test(t.text)) return layout;
+  // the title starts at the plot area's left edge: after the y axis labels (automargin can widen them)
+  const room = width - Math.max(90, (layout.margin && layout.margin.l) || 0) - 10;
+  const title = wrap(t.text, Math.max(16, Math.floor(room / 7.6)));
+  const sub = t.subtitle && t.subtitle.text ? wrap(t.subtitle.text, Math.max(16, Math.floor(room / 6.8))) : [];
+  const extra = (title.length - 1) * 18 + Math.max(0, sub.length - 1) * 14;
+  if (!extra) return layout;
+  // Plotly places a multi-line title by its last line: move it down by the lines added above
+  const out = { ...layout, title: { ...t, text: title.join('<br>'), pad: { ...(t.pad || {}), t: ((t.pad && t.pad.t) || 0) + (title.length - 1) * 18 } } };
+  if (sub.length) out.title.subtitle = { ...t.subtitle, text: sub.join('<br>') };
+  out.margin = { ...(layout.margin || {}), t: ((layout.margin && layout.margin.t) || 40) + extra };
+  if (layout.height) out.height = layout.height + extra;
+  return out;
+}
+
+async function drawNow(el, traces, layout, { filename, config = {} } = {}) {
   const Plotly = await loadPlotly();
-  const full = { paper_bgcolor: '#fff', font: FONT, ...layout };
+  const full = fitTitle({ paper_bgcolor: '#fff', font: FONT, ...layout }, widthOf(el));
   await Plotly.react(el, traces, full, { ...plotConfig(filename || (layout.title && layout.title.text) || el.id), ...config });
   quietModebar(el);
   el.dataset.drawn = 'true';
+  if (!(config.staticPlot)) markFirstPicture();  // (the attention grid's thumbnails are not the picture)
   return el;
 }
 

@@ -266,7 +266,7 @@ function headLabel(side) {
   if (!entry) return '';
   const best = Object.entries(entry.scores).sort((x, y) => y[1] - x[1]).slice(0, 3)
     .map(([b, v]) => `${b} ${NUM.format(v)}`).join(', ');
-  return `head labels: ${entry.labels.length ? entry.labels.join(', ') : '(none)'} — top scores: ${best}`;
+  return `head labels (a label needs a score ≥ ${s.heads.threshold}): ${entry.labels.length ? entry.labels.join(', ') : '(none)'} — top scores: ${best}`;
 }
 
 export function difference(pa, pb) {

@@ -3,7 +3,7 @@
 // Each box links to the page that shows that part at work. The diagram is built from DOM nodes (text through
 // textContent); the parameter chart below it loads plotly.js only once the diagram is on screen.
 import { getJSON, modelInfo } from './api.js';
-import { draw, PALETTE, ticks, title, widthOf } from './chart.js';
+import { draw, markFirstPicture, PALETTE, ticks, title, widthOf } from './chart.js';
 import { el } from './dom.js';
 import { $, startPage } from './page.js';
 import { param } from './url-state.js';
@@ -112,11 +112,17 @@ async function run(page) {
   } else {
     nodes.push(el('div', { className: 'stack', dataset: { stack: 'blocks' } }, stack(info, mods, 'blocks', cfg.n_layers)));
   }
-  nodes.push(arrow(), box(info, mods.get('unembed'), cfg.tie_embeddings ? 'Unembedding (tied to the embedding)' : undefined), arrow(),
+  // a tied unembedding with no bias has no module of its own: it is W_E transposed
+  const unembed = mods.get('unembed') ? box(info, mods.get('unembed'), cfg.tie_embeddings ? 'Unembedding (tied to the embedding)' : undefined)
+    : el('a', { className: 'arch-box', href: linkFor(id, { module: 'unembed' }), dataset: { module: 'unembed', params: '0' } }, [
+      el('div', { className: 't', textContent: 'Unembedding (tied: W_E transposed)' }),
+      el('div', { className: 'd', textContent: `no params of its own · out [pos, d_vocab=${cfg.vocab_size}]` })]);
+  nodes.push(arrow(), unembed, arrow(),
     el('a', { className: 'arch-box', href: `/trace?${new URLSearchParams({ model: id, goto: 'hook_probs' })}` }, [
       el('div', { className: 't', textContent: 'Softmax → next-word probabilities' }),
       el('div', { className: 'd', textContent: `out [pos, d_vocab=${cfg.vocab_size}] · no params` })]));
   $('diagram').replaceChildren(...nodes);
+  markFirstPicture();  // the diagram is the page's picture; the parameter chart follows
   $('status').textContent = `${id}: ${cfg.arch === 'encoder_decoder' ? 'encoder-decoder' : 'decoder-only'}, ${cfg.n_layers} layers, d_model ${cfg.d_model}, ${cfg.n_heads} heads, d_mlp ${cfg.d_mlp}, vocabulary ${cfg.vocab_size} · ${w.n_params.toLocaleString('en')} parameters in all`;
   $('status').dataset.total = w.n_params;
   const groups = [...mods.values()].filter((m) => m.n_params > 0).sort((a, b) => (a.module === 'unembed') - (b.module === 'unembed'));

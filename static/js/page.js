@@ -6,9 +6,9 @@
 //    'error' (the API's message in #error) on failure; a run started from a link that fails (a text too long for
 //    the model, say) is shown as a note and the page falls back to its default view,
 //  - writes the state back to the URL after each run and whenever page.save() is called,
-//  - marks the first drawn picture with performance.mark('xray-first-picture') (bench/page_timing.py reads it),
+//  - marks the first picture of the page's data (chart.markFirstPicture; bench/page_timing.py reads it),
 //  - starts loading plotly.js at once on pages that draw charts, in parallel with the first API request.
-import { loadPlotly } from './chart.js';
+import { loadPlotly, markFirstPicture, whenIdle } from './chart.js';
 import { setOptions } from './dom.js';
 import { EXAMPLES } from './examples.js';
 import { defaults, embeddedModels, readState, writeState } from './url-state.js';
@@ -43,7 +43,6 @@ export function notice(text) {
 export function clearNotices() { noticeBox().replaceChildren(); }
 
 let runId = 0;
-let firstPicture = false;
 
 /** Run `work(isLatest)` with the status line and data-ready (see above); resolves true on success. */
 export async function runPage(work, busy = 'Running…') {
@@ -55,9 +54,10 @@ export async function runPage(work, busy = 'Running…') {
   document.body.dataset.ready = 'false';
   try {
     await work(isLatest);
+    await whenIdle();  // every chart the page asked for is drawn
     if (!isLatest()) return false;
     document.body.dataset.ready = 'true';
-    if (!firstPicture) { firstPicture = true; performance.mark('xray-first-picture'); }
+    markFirstPicture();
     return true;
   } catch (e) {
     if (!isLatest()) return false;

@@ -4,7 +4,7 @@
 // step needs them, keeps every fetched group for the current (model, text, target) and fetches the next group
 // in the background once a step is drawn.
 import { modelInfo, postJSON } from './api.js';
-import { purge } from './chart.js';
+import { purge, whenIdle } from './chart.js';
 import { heatmap, bars } from './heatmap.js';
 import { el, setOptions } from './dom.js';
 import { $, notice, startPage } from './page.js';
@@ -176,21 +176,17 @@ function assignGroups(steps, groups) {
   }
 }
 
-/** The promise of group `gi` of the current input: one POST per group, kept (a failed one is dropped so that the
- *  next visit asks again). Each answer's activations are merged into state.data.acts. */
+/** The promise of group `gi` of the current input: one POST per group (api.js keeps it, in flight or answered,
+ *  and drops a failed one so that the next visit asks again). Each answer's activations are merged into
+ *  state.data.acts. */
 function fetchGroup(gi) {
   const d = state.data;
-  if (!d.pending.has(gi)) {
-    const p = postJSON('/api/v1/trace', { ...d.body, names: state.groups[gi].globs }).then((r) => {
-      Object.assign(d.acts, r.activations);
-      d.tokens = r.tokens;
-      d.target_tokens = r.target_tokens;
-      d.loaded.add(gi);
-    });
-    p.catch(() => d.pending.delete(gi));
-    d.pending.set(gi, p);
-  }
-  return d.pending.get(gi);
+  return postJSON('/api/v1/trace', { ...d.body, names: state.groups[gi].globs }).then((r) => {
+    if (!d.loaded.has(gi)) Object.assign(d.acts, r.activations);
+    d.tokens = r.tokens;
+    d.target_tokens = r.target_tokens;
+    d.loaded.add(gi);
+  });
 }
 
 // ---------------------------------------------------------------- rendering
@@ -245,7 +241,8 @@ function showStep() {
   if (s.block && /\.\d+$/.test(s.block)) $('layer').value = s.block;
   page.save();
   if (d.loaded.has(s.group)) {
-    return drawStep().then(() => { if (state.data === d && ui.step === step) document.body.dataset.ready = 'true'; },
+    document.body.dataset.ready = 'false';
+    return drawStep().then(whenIdle).then(() => { if (state.data === d && ui.step === step) document.body.dataset.ready = 'true'; },
       (e) => showError(e));
   }
   document.body.dataset.ready = 'false';
@@ -262,6 +259,7 @@ function showStep() {
     if (!current()) return;
     $('error').textContent = '';
     await drawStep();
+    await whenIdle();
     if (current()) document.body.dataset.ready = 'true';
   }, (e) => { if (current()) showError(e); });
 }
@@ -418,7 +416,7 @@ async function run(pg, isLatest) {
   if (!state.info || state.info.id !== id) await loadModel(id);
   const body = { model: id, text: ui.text, precision: 4 };
   if (state.info.arch === 'encoder_decoder') body.target = ui.target;
-  const d = { body, tokens: null, target_tokens: null, acts: {}, pending: new Map(), loaded: new Set() };
+  const d = { body, tokens: null, target_tokens: null, acts: {}, loaded: new Set() };
   if (!isLatest()) return;
   state.data = d;
   if (ui.goto) {

@@ -1,22 +1,7 @@
-// Words outside the vocabulary: the tokenizer turns each into the explicit `<unk>` token. Pages mark such tokens
-// (class "unk" + a title) and say how many words of the input were unknown, in a note under the page's status.
+// Words outside the vocabulary: the tokenizer turns each into the explicit `<unk>` token. tokens.js marks such
+// tokens (class "unk" + UNK_TITLE); pages say how many words of the input were unknown, in a note under the status.
 export const UNK = '<unk>';
 export const UNK_TITLE = 'not in the vocabulary: the model reads the unknown token <unk> here';
-
-/** Add the unknown-word style and title to `node` when `token` is `<unk>`; returns the node. */
-export function markUnk(node, token) {
-  if (token === UNK) {
-    node.classList.add('unk');
-    node.title = UNK_TITLE;
-  }
-  return node;
-}
-
-/** True for `<unk>` or a position label such as "3:<unk>". */
-export function isUnkLabel(label) {
-  const s = String(label);
-  return s === UNK || s.endsWith(`:${UNK}`) || s.endsWith(` ${UNK}`);
-}
 
 export function unkCount(tokens) { return (tokens || []).filter((t) => t === UNK).length; }
 

@@ -7,8 +7,9 @@
 //   writeState(spec, values)                              // -> {dropped: [keys left out because too long]}
 //
 // Links stay short and always openable: values equal to their default are left out, and texts are left out when
-// the query would pass MAX_QUERY bytes (uvicorn refuses a request line of ~16 KB with a bare "Invalid HTTP request";
-// a text the API accepts, 2,000 characters, can take 18 KB once percent-encoded). The page says when that happens.
+// the query would pass MAX_QUERY bytes (a text the API accepts, 2,000 characters, can take 18 KB once
+// percent-encoded, and uvicorn/h11 can answer a request head over 16 KiB with a bare "400 Invalid HTTP request",
+// see docs/limits.md). The page says when a text was left out of its link.
 
 export const MAX_QUERY = 6000;  // bytes of the encoded query a page writes
 const embedded = (() => {

@@ -69,6 +69,7 @@ def test_click_word_shows_the_models_weights(page, server):
     assert chips.nth(q).get_attribute("aria-pressed") == "true"
     layer = 1
     page.select_option("#layer", str(layer))
+    wait_ready(page)  # the charts redraw a frame apart
     name = f"blocks.{layer}.attn.hook_pattern"
     out = api(server, "/api/v1/trace", {"model": GPT, "text": SENTENCE, "names": [name]})
     pattern = np.array(out["activations"][name]["data"], dtype=float)  # [head, query, key]
@@ -91,6 +92,7 @@ def test_click_word_shows_the_models_weights(page, server):
     np.testing.assert_allclose(np.array(plot_z(page, "plot-pattern"), dtype=float), causal_view(reference.mean(0)), atol=1e-4)
     # open head 2 by clicking its bar chart: the heatmap becomes that head's full pattern
     page.locator('#head-bars .head-bar[data-head="2"]').click()
+    wait_ready(page)
     np.testing.assert_allclose(np.array(plot_z(page, "plot-pattern"), dtype=float), causal_view(pattern[2]), atol=0)
     assert "head 2" in page.text_content("#pattern-title")
     screenshot(page, "attention-tiny-gpt")
@@ -184,10 +186,12 @@ def test_translator_cross_attention_is_target_over_source(page, server):
     assert "alignment" in page.text_content("#pattern-title") + page.text_content("#head-scores")
     screenshot(page, "attention-tiny-translator-default")
     page.select_option("#layer", "0")
+    wait_ready(page)
     name = "decoder.0.cross_attn.hook_pattern"
     out = api(server, "/api/v1/trace", {"model": TRANSLATOR, "text": source, "target": target, "names": [name]})
     assert page.locator("#chips .chip").all_text_contents() == out["target_tokens"]
     page.locator("#chips .chip").nth(2).click()
+    wait_ready(page)
     pattern = np.array(out["activations"][name]["data"], dtype=float)
     reference = torch_pattern(TRANSLATOR, source, name, target)
     np.testing.assert_allclose(pattern, reference, atol=1e-4)

@@ -127,6 +127,7 @@ def test_training_step_slider_redraws_patterns(page, server):
     # changing layer keeps the step
     slide(page, 2)
     page.select_option("#layer", "0")
+    wait_ready(page)
     np.testing.assert_allclose(np.nan_to_num(plot_z(page, "plot-pattern")), snapshot_pattern(steps[2], 0, TEXT)[2], atol=1e-5)
 
 
