@@ -12,8 +12,11 @@ import { $, isEncDec, startPage } from './page.js';
 import { tokenLabel, tokenNode, tokenPlotly, tokensText } from './tokens.js';
 import { showUnknown } from './unk.js';
 import { param } from './url-state.js';
+import { ENGLISH } from './examples.js';
 
-const EXAMPLES = { decoder: { text: 'the girl dropped the cup . it', target: '' },
+const EXAMPLES = { 'english-gpt': { text: ENGLISH.prompt, target: '' },
+  decoder: { text: 'the girl dropped the cup . it', target: '' },
+  encoder: { text: 'The children walked to the [MASK] after school.', target: '' },
   encoder_decoder: { text: 'the red cat sees the big dog', target: 'le chat' } };
 const N_SHOWN = 20; // bars on the chart
 const FMT = (v, d = 4) => (Number.isFinite(v) ? v.toFixed(d) : String(v));

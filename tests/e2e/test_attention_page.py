@@ -123,6 +123,7 @@ def test_grid_cell_opens_that_layer_and_head(page, server):
     lm = loaded_model(GPT)
     assert cells.count() == lm.cfg.n_layers * (lm.cfg.n_heads + 1)
     page.locator('#grid .grid-cell[data-layer="1"][data-head="3"]').click()
+    wait_ready(page)  # the click redraws the pattern (data-ready goes false at once, true once drawn)
     assert page.input_value("#layer") == "1" and page.input_value("#head") == "3"
     reference = torch_pattern(GPT, SENTENCE, "blocks.1.attn.hook_pattern")
     np.testing.assert_allclose(np.array(plot_z(page, "plot-pattern"), dtype=float), causal_view(reference[3]), atol=1e-4)
