@@ -179,6 +179,12 @@ export function startPage(spec) {
   if (params.target && $('target-label')) $('target-label').hidden = !isEncDec(state.model);
   const f = $(form);
   if (f) f.addEventListener('submit', (e) => { e.preventDefault(); page.run(); });
+  // Text fields are textareas (a text may hold newlines): Enter runs, as in a one-line field; Shift+Enter is a newline.
+  document.querySelectorAll('textarea.text-in').forEach((t) => t.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter' || e.shiftKey || e.altKey || e.ctrlKey || e.metaKey || e.isComposing) return;
+    e.preventDefault();
+    if (t.form) t.form.requestSubmit();
+  }));
   if (fields.model) {
     $(fields.model).addEventListener('change', () => {
       const before = usesExample() && exampleFor(examples, state.model, archOf(state.model));

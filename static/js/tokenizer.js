@@ -13,7 +13,7 @@ import { param } from './url-state.js';
 // Sentences written for this page: everyday English, accents, emoji, right-to-left scripts, a passage said twice,
 // control characters and the end-of-text token's spelling typed as text.
 const EXAMPLES = [
-  { label: 'Everyday English', text: 'The bakery on Elm Street sells out of rye bread before nine.',
+  { label: 'Everyday English', text: 'The bakery on Elm Street sells out of rye bread before nine.', subword: true,
     note: 'Common words are one piece each; a rarer name may take two or three.' },
   { label: 'Accents', text: 'Zoë and José shared a crème brûlée at the café in Malmö.', bytes: true,
     note: 'An accented letter is two bytes; where the vocabulary has no piece for the pair, each byte is its own piece.' },
@@ -22,11 +22,12 @@ const EXAMPLES = [
   { label: 'Right to left', text: 'Good morning is בוקר טוב in Hebrew and صباح الخير in Arabic.', bytes: true,
     note: 'The Hebrew and Arabic letters are drawn right to left in the text, but the pieces come in the order they are stored, first letter first.' },
   { label: 'A repeated passage', text: 'The blue kite caught the wind above the harbour wall. The blue kite caught the wind above the harbour wall.',
+    subword: true,
     note: 'The second copy is cut into the same pieces as the first, except its first word, which now has a space in front. '
       + 'A model with an induction head uses such repeats to predict what comes next (see the Attention page).' },
-  { label: 'Tabs and new lines', text: 'if pears > 3:\n\tprint("too many")  # two spaces\n',
+  { label: 'Tabs and new lines', text: 'if pears > 3:\n\tprint("too many")  # two spaces\n', bytes: true,
     note: 'Invisible characters are pieces too: ↵ is a new line, → a tab, and each · a space.' },
-  { label: 'Numbers', text: 'In 1987 the 747 flew 13,450 km in 16.5 hours.',
+  { label: 'Numbers', text: 'In 1987 the 747 flew 13,450 km in 16.5 hours.', subword: true,
     note: 'Numbers are cut into short runs of digits, not read as quantities.' },
   { label: 'A special token, typed', text: 'Typing <|endoftext|> here is only text.', bytes: true,
     note: 'Typed, the end-of-text marker is only ordinary characters; the model\'s real end-of-text token is added by the program, never by what you type.' },
@@ -106,6 +107,17 @@ function drawText(tokens) {
   box.replaceChildren(...nodes);
 }
 
+// What the model adds around the text's tokens: "<|endoftext|> first", "</s> last", "[CLS] first and [SEP] last".
+function addedText(ids, tokens, tokenizer) {
+  const own = tokens.map((t) => t.id);
+  const at = ids.findIndex((_, k) => own.every((id, j) => ids[k + j] === id));
+  const name = (id) => (tokenizer.specials.find((s) => s.id === id) || { token: `id ${id}` }).token;
+  if (at < 0) return 'the text\'s tokens with special tokens added';
+  const before = ids.slice(0, at).map(name).join(' ');
+  const after = ids.slice(at + own.length).map(name).join(' ');
+  return [before && `${before} first`, after && `${after} last`].filter(Boolean).join(' and ');
+}
+
 function summary(answer) {
   const { tokens, tokenizer, input_ids: ids, n_ctx: nCtx } = answer;
   const nChars = shown.chars.length;
@@ -114,11 +126,7 @@ function summary(answer) {
   const parts = [`${plural(nChars, 'character')} (${plural(nBytes, 'byte')} of UTF-8) → ${plural(tokens.length, 'token')}`
     + (tokens.length ? `, ${(nChars / tokens.length).toFixed(1)} characters per token` : ''),
   `${kind} vocabulary of ${fmt.format(tokenizer.vocab_size)} tokens`];
-  const added = ids.length - tokens.length;
-  if (added > 0) {
-    const first = tokenizer.specials.find((s) => s.id === ids[0]);
-    parts.push(`the model reads ${plural(ids.length, 'id')}: ${added === 1 && first ? `${first.token} first` : `${added} special tokens added`}`);
-  }
+  if (ids.length > tokens.length) parts.push(`the model reads ${plural(ids.length, 'id')}: ${addedText(ids, tokens, tokenizer)}`);
   $('tok-summary').textContent = `${parts.join(' · ')}.`;
   if (ids.length > nCtx) {
     $('tok-summary').append(el('span', { className: 'tok-over', textContent: ` That is more than the ${fmt.format(nCtx)} tokens `
@@ -148,7 +156,7 @@ function select(i) {
   });
   const box = $('tok-detail');
   if (!t) {
-    box.replaceChildren(el('span', { className: 'muted', textContent: 'Click a piece (or a part of the text) to see its id, its bytes and where it came from.' }));
+    box.replaceChildren(el('span', { className: 'muted', textContent: 'Click a piece (or a part of the text) to see its id and where it came from.' }));
     page.save();
     return;
   }
@@ -169,10 +177,12 @@ function select(i) {
   page.save();
 }
 
-// The note of the example on screen (notes about bytes only for a byte-level tokenizer).
+// The note of the example on screen. The notes describe subword tokenizers (`bytes`: byte-level ones only); a
+// word-level model's unknown words are said by the unknown-word note instead.
 function exampleNote(tokenizer) {
   const ex = EXAMPLES.find((e) => e.text === page.state.text);
-  const text = ex && (!ex.bytes || tokenizer.byte_level) ? ex.note : '';
+  const fits = ex && (ex.bytes ? tokenizer.byte_level : tokenizer.kind !== 'word');
+  const text = fits ? ex.note : '';
   $('example-note').textContent = text;
   $('example-note').hidden = !text;
 }

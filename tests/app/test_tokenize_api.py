@@ -204,3 +204,35 @@ def test_documented_in_openapi(client):
     token = schemas["TokenOut"]["properties"]
     assert {"id", "piece", "bytes", "start", "end", "special", "unknown"} <= set(token)
     assert {"kind", "vocab_size", "specials", "byte_level"} <= set(schemas["TokenizerOut"]["properties"])
+
+
+@pytest.fixture(scope="module")
+def hf_client(tmp_path_factory):
+    """Hugging Face checkpoints (random weights, tokenizers trained by the converter tests) served through the
+    registry, as XRAY_MODELS=hf:<dir> serves them."""
+    from tests.model import test_convert_bert, test_convert_llama
+    root = tmp_path_factory.mktemp("hf")
+    llama, _ = test_convert_llama.checkpoint(root / "tiny-llama", "llama")
+    bert, _ = test_convert_bert.checkpoint(root / "tiny-bert")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setenv("HF_HUB_CACHE", str(root / "empty-cache"))
+        with TestClient(create_app(Settings(models=(f"hf:{llama}", f"hf:{bert}")))) as c:
+            yield c
+
+
+def test_hugging_face_tokenizers_through_the_api(hf_client):
+    from transformers import AutoTokenizer
+    models = hf_client.app.state.models
+    text = "The harbour [MASK] counted boats"
+    bert = tokenize(hf_client, "tiny-bert", text)
+    ref = AutoTokenizer.from_pretrained(models.specs["tiny-bert"].ref)  # transformers' own tokenizer of the files
+    assert bert["tokenizer"]["kind"] == "wordpiece"
+    assert [t["id"] for t in bert["tokens"]] == ref.encode(text, add_special_tokens=False)
+    assert bert["input_ids"] == ref.encode(text)  # [CLS] ... [SEP], as transformers adds them
+    mask = [t for t in bert["tokens"] if t["special"]]
+    assert [(t["piece"], text[t["start"]:t["end"]]) for t in mask] == [("[MASK]", "[MASK]")]
+    llama = tokenize(hf_client, "tiny-llama", text)
+    ref = AutoTokenizer.from_pretrained(models.specs["tiny-llama"].ref)
+    assert llama["tokenizer"]["kind"] == "sentencepiece"
+    assert [t["id"] for t in llama["tokens"]] == ref.encode(text, add_special_tokens=False)

@@ -3,7 +3,7 @@ checked in Chromium as a person would meet them."""
 from __future__ import annotations
 
 import re
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import pytest
 
@@ -200,3 +200,19 @@ def test_compare_results_go_stale_or_rerun(page, server):
     assert page.input_value("#text") == "the big cat sees the red car ."
     assert TRANSLATOR in page.text_content("#next-a-title") and page.is_hidden("#stale-note")
     screenshot(page, "compare-translator-example")
+
+
+def test_texts_keep_their_newlines_and_enter_runs(page, server):
+    """The text fields are textareas: a newline in a link's text survives (a one-line input dropped it), Enter runs
+    the page as in a one-line field, Shift+Enter adds a line."""
+    page.goto(f"{server}/logit-lens?text=" + quote("the cat\nsees the dog"))
+    wait_ready(page)
+    assert page.input_value("#text") == "the cat\nsees the dog" and "%0A" in page.url
+    page.fill("#text", "the dog")
+    page.press("#text", "Shift+Enter")
+    page.type("#text", "runs")
+    assert page.input_value("#text") == "the dog\nruns"
+    page.press("#text", "Enter")
+    wait_ready(page)
+    assert page.locator("#lens-table tbody tr").count() == 4  # <bos> the dog runs
+    assert "the+dog%0Aruns" in page.url
