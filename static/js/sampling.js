@@ -239,11 +239,15 @@ function renderLog() {
 async function fetchLogits() {
   const info = await modelInfo(state.model);
   const encDec = isEncDec(state.model);
-  const body = { model: state.model, text: state.text, temperature: 1 };
+  // No filters at T = 1, so the candidates (token strings) are the N_SHOWN highest logits: the words a subword
+  // model's chart and table show (it sends no vocabulary); any other id is shown as #id.
+  const body = { model: state.model, text: state.text, temperature: 1, n_candidates: N_SHOWN };
   if (encDec) body.target = state.target;
   const out = await postJSON('/api/v1/next-token', body);
   const V = out.logits.length;
-  const vocab = info.vocab && info.vocab.length === V ? info.vocab : Array.from({ length: V }, (_, i) => `#${i}`);
+  const named = new Map(out.candidates.map((c) => [c.id, c.token]));
+  const vocab = info.vocab && info.vocab.length === V ? info.vocab
+    : Array.from({ length: V }, (_, i) => (named.has(i) ? named.get(i) : `#${i}`));
   data = { info, vocab, logits: Float64Array.from(out.logits), tokens: out.tokens, targetTokens: out.target_tokens || [], encDec, server: out };
   data.order = rankByLogit(data.logits);
 }

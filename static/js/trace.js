@@ -302,7 +302,8 @@ async function drawStep() {
   const y = toks;
   const rowOpts = { y, yTokens: true, yTitle: 'token', highlightRow: t };
   if (s.kind === 'tokens') {
-    const ids = toks.map((w) => state.info.vocab ? state.info.vocab.indexOf(w) : null);
+    const given = s.side !== 'target' && state.data.ids && state.data.ids.length === toks.length ? state.data.ids : null;
+    const ids = toks.map((w, i) => (state.info.vocab ? state.info.vocab.indexOf(w) : given ? given[i] : null));
     $('step-name').textContent = `tokens  [${toks.length}]  (pos)`;
     purge(main);
     const cell = (child, i, extra = {}) => el('td', { className: `mono${i === t ? ' sel' : ''}`, ...extra }, [child]);
@@ -439,7 +440,11 @@ async function run(pg, isLatest) {
     ui.goto = '';
   }
   pg.clamp('step', 0, state.steps.length - 1, 'step');
+  // A subword model sends no vocabulary: the ids of the source tokens come from POST /api/v1/tokenize (input_ids:
+  // what the model reads, its start token included).
+  const ids = state.info.vocab ? null : postJSON('/api/v1/tokenize', { model: id, text: ui.text }).then((r) => r.input_ids, () => null);
   await fetchGroup(state.steps[ui.step].group);
+  d.ids = await ids;
   if (!isLatest()) return;
   showUnknown(d.tokens, d.target_tokens);
   await showStep();  // the run is done once the first picture is drawn
