@@ -40,6 +40,11 @@ const WHAT = {
   unembedding: 'W_U (d_model × vocab), 0 when tied to the embedding',
 };
 const fmt = (n) => Number(n).toLocaleString('en');
+// /api/v1/param-count takes act_fn relu | gelu | swiglu: only a gated activation (swiglu: one more matrix) changes
+// the count, so every other one a config names (gelu_new, silu, …) is counted as gelu.
+const countedAct = (a) => (a === 'swiglu' || a === 'relu' ? a : 'gelu');
+// positions: only a learned table has parameters; rotary, like sinusoidal, adds none
+const countedPos = (p) => (['sinusoidal', 'learned', 'none'].includes(p) ? p : 'none');
 
 function buildForm() {
   const preset = $('preset');
@@ -62,8 +67,10 @@ function buildForm() {
 
 function fill(config) {
   for (const [name, , kind] of FIELDS) {
-    const v = config[CONFIG_KEY[name] || name];
+    let v = config[CONFIG_KEY[name] || name];
     if (v === undefined) continue;
+    if (name === 'act_fn') v = countedAct(v);
+    if (name === 'pos_embed') v = countedPos(v);
     if (kind === 'checkbox') $(`f-${name}`).checked = Boolean(v);
     else $(`f-${name}`).value = String(v);
   }
@@ -107,7 +114,7 @@ async function loadedModels() {
   const counts = await Promise.all(models.map((m) => {
     const c = m.config;
     const q = new URLSearchParams({ arch: c.arch, vocab: c.vocab_size, d_model: c.d_model, n_heads: c.n_heads,
-      n_layers: c.n_layers, d_mlp: c.d_mlp, n_ctx: c.n_ctx, act_fn: c.act_fn, pos_embed: c.pos_embed, norm: c.norm,
+      n_layers: c.n_layers, d_mlp: c.d_mlp, n_ctx: c.n_ctx, act_fn: countedAct(c.act_fn), pos_embed: countedPos(c.pos_embed), norm: c.norm,
       tie_embeddings: c.tie_embeddings, mlp: c.mlp });
     return getJSON(`/api/v1/param-count?${q}`);
   }));
