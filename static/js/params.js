@@ -43,6 +43,8 @@ const fmt = (n) => Number(n).toLocaleString('en');
 // /api/v1/param-count takes act_fn relu | gelu | swiglu: only a gated activation (swiglu: one more matrix) changes
 // the count, so every other one a config names (gelu_new, silu, …) is counted as gelu.
 const countedAct = (a) => (a === 'swiglu' || a === 'relu' ? a : 'gelu');
+// an encoder-only stack (BERT) has the blocks of a decoder-only one (no cross-attention); the query knows no 'encoder'
+const countedArch = (a) => (a === 'encoder_decoder' ? a : 'decoder');
 // positions: only a learned table has parameters; rotary, like sinusoidal, adds none
 const countedPos = (p) => (['sinusoidal', 'learned', 'none'].includes(p) ? p : 'none');
 
@@ -71,6 +73,7 @@ function fill(config) {
     if (v === undefined) continue;
     if (name === 'act_fn') v = countedAct(v);
     if (name === 'pos_embed') v = countedPos(v);
+    if (name === 'arch') v = countedArch(v);
     if (kind === 'checkbox') $(`f-${name}`).checked = Boolean(v);
     else $(`f-${name}`).value = String(v);
   }
@@ -113,7 +116,7 @@ async function loadedModels() {
   const models = await getJSON('/api/v1/models');
   const counts = await Promise.all(models.map((m) => {
     const c = m.config;
-    const q = new URLSearchParams({ arch: c.arch, vocab: c.vocab_size, d_model: c.d_model, n_heads: c.n_heads,
+    const q = new URLSearchParams({ arch: countedArch(c.arch), vocab: c.vocab_size, d_model: c.d_model, n_heads: c.n_heads,
       n_layers: c.n_layers, d_mlp: c.d_mlp, n_ctx: c.n_ctx, act_fn: countedAct(c.act_fn), pos_embed: countedPos(c.pos_embed), norm: c.norm,
       tie_embeddings: c.tie_embeddings, mlp: c.mlp });
     return getJSON(`/api/v1/param-count?${q}`);
@@ -145,25 +148,31 @@ for (const [name, , kind, choices] of FIELDS) {
 let presetLoaded = null;
 async function run(page, isLatest) {
   const { state } = page;
+  let out = null;
   if (presetLoaded !== state.preset && state.preset) {
-    // a new preset: its own values in every field, then (first run only) the link's values on top
+    // a new preset: its own values in every field and its own count; on the first run, the link's values on top
     const base = await getJSON(`/api/v1/param-count?preset=${encodeURIComponent(state.preset)}`);
     fill(base.config);
+    out = base;
     if (presetLoaded === null) {
       for (const [name, , kind] of FIELDS) {
         if (state[name] === null || state[name] === '') continue;
-        if (kind === 'checkbox') $(`f-${name}`).checked = state[name] === 'true';
-        else $(`f-${name}`).value = String(state[name]);
+        const input = $(`f-${name}`);
+        const shown = kind === 'checkbox' ? String(input.checked) : input.value;
+        if (shown === String(state[name])) continue;  // the preset's own value
+        if (kind === 'checkbox') input.checked = state[name] === 'true';
+        else input.value = String(state[name]);
+        out = null;  // the link changed a field: count what the fields say
       }
     }
     presetLoaded = state.preset;
   }
   const q = query();
   for (const [name] of FIELDS) state[name] = q.get(name);
-  const [out] = await Promise.all([getJSON(`/api/v1/param-count?${q}`), isFirst ? loadedModels() : null]);
+  const [count] = await Promise.all([out || getJSON(`/api/v1/param-count?${q}`), isFirst ? loadedModels() : null]);
   isFirst = false;
   if (!isLatest()) return;
-  await renderCount(out);
+  await renderCount(count);
 }
 let isFirst = true;
 
