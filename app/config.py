@@ -18,8 +18,11 @@ class Settings(BaseSettings):
     checkpoint_dir: Path = Field(CHECKPOINT_DIR, description="where the checkpoints (*.safetensors + json) are")
     default_model: str = Field(DEFAULT_MODEL, description="the model the pages open with")
     models: Annotated[tuple[str, ...], NoDecode] = Field(
-        (), description="comma-separated ids to load (XRAY_MODELS=tiny-gpt,tiny-translator); empty = every "
-                        "checkpoint in checkpoint_dir")
+        (), description="comma-separated models to serve: shipped ids and Hugging Face checkpoints as hf:<hub id> or "
+                        "hf:<directory> (XRAY_MODELS=tiny-gpt,hf:gpt2,hf:/path/to/dir; docs/models.md); empty = "
+                        "every checkpoint in checkpoint_dir")
+    model_memory_gb: float = Field(8.0, gt=0, description="GiB of parameters of Hugging Face models kept loaded at "
+                                                          "once; the least recently used are evicted beyond it")
     torch_threads: int = Field(threads.DEFAULT, ge=1, description="torch threads of every thread that runs a model "
                                                                   "(model/threads.py)")
 

@@ -36,6 +36,12 @@ def unknown_model(model_id: str, available) -> ApiError:
                     f"unknown model {model_id!r}; available models: {', '.join(available) or '(none loaded)'}")
 
 
+def model_unavailable(message: str) -> ApiError:
+    """A configured model that cannot be loaded here (not in the Hugging Face cache, unsupported family, over the
+    memory budget): the registry's message says what to do."""
+    return ApiError(404, "model_unavailable", message)
+
+
 def suggest(word: str, choices, n: int = 5) -> list[str]:
     """Closest names to `word` (for 'did you mean' messages)."""
     choices = list(choices)

@@ -37,3 +37,14 @@ def target_ids(loaded: LoadedModel, target: str | None) -> torch.Tensor | None:
     ids = loaded.encode_target(target or "")
     _check_len(loaded, ids, "target")
     return torch.tensor(ids)
+
+
+def require_next_token(loaded: LoadedModel) -> None:
+    """Next-token prediction and generation need a decoder; an encoder-only model (BERT) predicts the token at
+    each position instead, masked ones included."""
+    if loaded.cfg.arch == "encoder":
+        raise ApiError(422, "encoder_only",
+                       f"{loaded.id} is encoder-only (masked-LM): it predicts the token at each position, not the "
+                       f"next one; trace a text with {loaded.tokenizer.decode([loaded.tokenizer.mask_id])[0]!r} in it "
+                       "and read hook_logits at that position" if getattr(loaded.tokenizer, "mask_id", None) is not None
+                       else f"{loaded.id} is encoder-only: it predicts the token at each position, not the next one")

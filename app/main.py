@@ -8,7 +8,8 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from model import alloc, threads, zoo
+from model import alloc, threads
+from model.registry import ModelRegistry
 
 from . import api, errors
 from .config import Settings, get_settings
@@ -20,9 +21,12 @@ from .security import SecurityHeaders
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_models(settings: Settings) -> dict[str, zoo.LoadedModel]:
-    ids = list(settings.models) or zoo.available(settings.checkpoint_dir)
-    return {i: zoo.load(i, settings.checkpoint_dir) for i in ids}
+def load_models(settings: Settings) -> ModelRegistry:
+    """The models `settings.models` names (model/registry.py): checked now, each problem logged with what to do;
+    the shipped ones loaded now, Hugging Face ones on first use under the memory budget."""
+    registry = ModelRegistry(settings.models, settings.checkpoint_dir, int(settings.model_memory_gb * 2**30))
+    registry.preload("shipped")
+    return registry
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

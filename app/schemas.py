@@ -41,7 +41,7 @@ def error_responses(*statuses: int) -> dict:
 # ---- models -------------------------------------------------------------------------------------------------
 class ModelSummary(BaseModel):
     id: str = Field(examples=["tiny-gpt"])
-    arch: Literal["decoder", "encoder_decoder"]
+    arch: Literal["decoder", "encoder", "encoder_decoder"]
     description: str
     config: dict[str, Any] = Field(description="the ModelConfig fields (model/config.py), plus d_head")
     n_params: int = Field(description="learned parameters (sum of numel; the sinusoidal table is a buffer, not counted)")
@@ -70,10 +70,25 @@ class ActivationName(BaseModel):
                                     "a name that is not extra means exactly what it means in TransformerLens")
 
 
+class Step(BaseModel):
+    name: str = Field(description="a short title of the step", examples=["rotated keys"])
+    hook: str = Field(description="the activation name it is captured under", examples=["blocks.0.attn.hook_rot_k"])
+    dims: list[str] = Field(examples=[["key_pos", "kv_head", "d_head"]])
+    description: str
+    component: str = Field(description="public path of the module that computes it ('' for the model)",
+                           examples=["blocks.0.attn"])
+    kind: str = Field(description="that module's kind: attention, mlp, layer_norm, rms_norm, block, stack, ...")
+    extra: bool = Field(description="true for a name TransformerLens does not have")
+
+
 class ModelDetail(ModelSummary):
     architecture: ModuleNode
     activation_names: list[ActivationName]
-    vocab: list[str] = Field(description="the word-level vocabulary, index = token id")
+    steps: list[Step] = Field(description="the forward pass in order, one step per activation, as the model's "
+                                          "components declare them (model/transformer.py steps())")
+    vocab: list[str] | None = Field(description="the word-level vocabulary, index = token id; null for subword "
+                                                "tokenizers (BPE, WordPiece, SentencePiece), whose vocabularies are "
+                                                "large")
     training: dict[str, Any] = Field(description="the checkpoint's training record (steps, losses, ...)")
     metrics: dict[str, Any] | None = Field(None, description="evaluation metrics stored with the checkpoint, if any")
 

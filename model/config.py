@@ -18,6 +18,7 @@ NormType = Literal["layer", "rms"]
 BlockKind = Literal["sequential", "parallel"]
 MaskKind = Literal["causal", "padding", "none"]
 LMHead = Literal["linear", "mlm"]
+RopeScaling = Literal["default", "linear", "llama3"]
 
 ARCHS = ("decoder", "encoder", "encoder_decoder")
 ACT_FNS = ("relu", "gelu", "gelu_new", "silu", "swiglu")
@@ -50,6 +51,12 @@ class ModelConfig:
     n_kv_heads: int | None = None  # key/value heads for grouped-query attention; None = n_heads (ordinary MHA)
     rotary_dim: int | None = None  # rotary: how many of each head's dims rotate (first ones); None = all (d_head)
     rotary_base: float = 10000.0  # rotary: theta, the base of the rotation frequencies
+    rope_scaling: RopeScaling = "default"  # rotary frequencies as trained, all divided by rope_factor ("linear"),
+    # or Llama 3.x's: low frequencies divided by rope_factor, high ones kept, a smooth blend between ("llama3")
+    rope_factor: float = 1.0  # "linear" / "llama3": how much the context was stretched
+    rope_low_freq_factor: float = 1.0  # "llama3": wavelengths over rope_original_ctx / this are divided by rope_factor
+    rope_high_freq_factor: float = 4.0  # "llama3": wavelengths under rope_original_ctx / this are kept
+    rope_original_ctx: int = 8192  # "llama3": the context the model was pretrained with
     sliding_window: int | None = None  # causal attention sees at most this many keys back (Mistral); None = all
     attn_bias: bool = True  # b_Q, b_K, b_V exist (GPT-2, BERT, Qwen2) or not (Llama)
     attn_out_bias: bool = True  # b_O exists
@@ -88,7 +95,8 @@ class ModelConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         choices = {"arch": ARCHS, "act_fn": ACT_FNS, "pos_embed": POS_EMBEDS, "norm": ("pre", "post", "none"),
                    "self_attn_mask": ("causal", "padding", "none"), "norm_type": ("layer", "rms"),
-                   "block": ("sequential", "parallel"), "lm_head": ("linear", "mlm")}
+                   "block": ("sequential", "parallel"), "lm_head": ("linear", "mlm"),
+                   "rope_scaling": ("default", "linear", "llama3")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"unknown {name} {getattr(self, name)!r}; one of {', '.join(allowed)}")

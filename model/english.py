@@ -120,7 +120,7 @@ def bigram_loss(train: dict[str, np.ndarray], heldout: dict[str, np.ndarray], n_
 @torch.inference_mode()
 def generate_samples(model, tok: BPETokenizer, prompts: list[str], n_new: int = 40, seed: int = 0,
                      temperature: float = 0.8, top_k: int = 40) -> list[str]:
-    """Seeded samples (temperature 0.8, top-k 40) continuing each prompt, for the docs."""
+    """Seeded samples (temperature 0.8, top-k 40) continuing each prompt until end-of-text, for the docs."""
     g = torch.Generator().manual_seed(seed)
     out = []
     for prompt in prompts:
@@ -130,6 +130,8 @@ def generate_samples(model, tok: BPETokenizer, prompts: list[str], n_new: int = 
             kth = logits.topk(top_k).values[-1]
             logits = logits.masked_fill(logits < kth, -math.inf)
             ids.append(int(torch.multinomial(logits.softmax(-1), 1, generator=g)))
+            if ids[-1] == tok.eot_id:  # the model ended the document (as the app's generation stops there)
+                break
         out.append(tok.detokenize(ids))
     return out
 

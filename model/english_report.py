@@ -41,7 +41,7 @@ def head_scores(loaded: zoo.LoadedModel) -> dict:
 def samples(directory: Path = zoo.CHECKPOINT_DIR) -> list[str]:
     loaded = zoo.load(MAIN, directory)
     torch.set_num_threads(1)
-    return english.generate_samples(loaded.model, loaded.tokenizer, PROMPTS, n_new=30, seed=0)
+    return english.generate_samples(loaded.model, loaded.tokenizer, PROMPTS, n_new=40, seed=0)
 
 
 def markdown(directory: Path = zoo.CHECKPOINT_DIR, with_samples: bool = True) -> str:
@@ -60,10 +60,10 @@ def markdown(directory: Path = zoo.CHECKPOINT_DIR, with_samples: bool = True) ->
         layer, head, score = probes.best(scores, b)
         lines.append(f"| {b} | {layer} head {head} | {score:.3f} |")
     curve = tr["metrics_curve"]
-    lines += ["", "Induction score of the best head along training (the /attention step slider shows the same "
-              "snapshots):", "", "| step | " + " | ".join(str(s) for s, _ in curve[::5]) + " |",
-              "|---" * (len(curve[::5]) + 1) + "|",
-              "| induction | " + " | ".join(f"{c['induction']:.2f}" for _, c in curve[::5]) + " |"]
+    lines += ["", "Best head per behaviour along training (the /attention step slider shows the snapshots):", "",
+              "| step | " + " | ".join(str(s) for s, _ in curve[::5]) + " |",
+              "|---" * (len(curve[::5]) + 1) + "|"]
+    lines += [f"| {b} | " + " | ".join(f"{c[b]:.2f}" for _, c in curve[::5]) + " |" for b in probes.BEHAVIOURS]
     lines += ["", "### What breaks if you remove it (400 steps each, same data, seed and batches)", "",
               "| model | removed | held-out austen | held-out wordnet | best induction | best previous-token |",
               "|---|---|---|---|---|---|"]
@@ -75,7 +75,8 @@ def markdown(directory: Path = zoo.CHECKPOINT_DIR, with_samples: bool = True) ->
                      f"{v['heldout_loss']['wordnet']:.3f} | {v['head_probes']['induction']:.3f} | "
                      f"{v['head_probes']['previous-token']:.3f} |")
     if with_samples:
-        lines += ["", "### Samples (temperature 0.8, top-k 40, seed 0; the prompt is the start of each)", ""]
+        lines += ["", "### Samples (temperature 0.8, top-k 40, seed 0, until the model ends the text or 40 tokens; "
+                  "the prompt is the start of each)", ""]
         lines += [f"> {s!r}" for s in samples(directory)]
     return "\n".join(lines)
 

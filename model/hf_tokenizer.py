@@ -51,9 +51,11 @@ class _FastBackend:
         self.tok = tok
         spec = json.loads(tok.to_str())
         model = spec.get("model") or {}
-        kinds = _types(spec.get("pre_tokenizer")) | _types(spec.get("decoder"))
+        parts = [spec.get("normalizer"), spec.get("pre_tokenizer"), spec.get("decoder")]
+        kinds = set().union(*map(_types, parts))
         self.byte_level = "ByteLevel" in kinds
-        self.metaspace = "Metaspace" in kinds or "▁" in json.dumps(spec.get("decoder"))
+        # SentencePiece style: a Metaspace step, or (Llama 2) a normalizer / decoder that swaps "▁" and " "
+        self.metaspace = "Metaspace" in kinds or "▁" in json.dumps(parts, ensure_ascii=False)
         self.continuation = model.get("continuing_subword_prefix") if model.get("type") == "WordPiece" else None
         added = tok.get_added_tokens_decoder()
         self.special_ids = {i for i, t in added.items() if t.special}
@@ -110,8 +112,9 @@ class HFTokenizer:
         n = max(n_vocab or 0, backend.size)
         self.vocab = [self._display(i) for i in range(n)]
         found = {r: (backend.token_to_id(t) if t else None) for r, t in special_tokens.items()}
-        for role, i in (ids or {}).items():  # the model config's ids fill what the tokenizer files leave out
-            if found.get(role) is None and i is not None and 0 <= i < n:
+        for role, i in (ids or {}).items():  # the model config's ids fill the roles the tokenizer files do not
+            # mention at all (GPT-2's files name no token; Qwen2's say bos_token: null, and mean it)
+            if role not in special_tokens and i is not None and 0 <= i < n:
                 found[role] = i
         self.pad_id, self.unk_id, self.mask_id = found.get("pad"), found.get("unk"), found.get("mask")
         # an encoder (BERT) opens with [CLS] and closes with [SEP] where it has no <bos> / <eos>
@@ -130,7 +133,7 @@ class HFTokenizer:
         if (path / "tokenizer.json").exists():
             from tokenizers import Tokenizer
             backend = _FastBackend(Tokenizer.from_file(str(path / "tokenizer.json")))
-            special = {r: _content(settings.get(f"{r}_token")) for r in ROLES}
+            special = {r: _content(settings[f"{r}_token"]) for r in ROLES if f"{r}_token" in settings}
             return cls(backend, special, n_vocab, config_ids)
         if settings.get("separate_vocabs"):
             raise RuntimeError(f"{path}: separate source and target vocabularies (separate_vocabs) are not "
@@ -149,7 +152,7 @@ class HFTokenizer:
         special = {r: getattr(hf, f"{r}_token", None) for r in ROLES}
         fast = getattr(hf, "backend_tokenizer", None)
         backend = _FastBackend(fast) if fast is not None else _SlowBackend(hf)
-        return cls(backend, {r: str(t) if t is not None else None for r, t in special.items()}, n_vocab, config_ids)
+        return cls(backend, {r: str(t) for r, t in special.items() if t is not None}, n_vocab, config_ids)
 
     # --- display ------------------------------------------------------------------------------------------------
     def _display(self, i: int) -> str:

@@ -80,11 +80,13 @@ def resolve(ref: str, allow_download: bool | None = None) -> Path:
     except ImportError as e:  # pragma: no cover - the hf extra installs it
         raise ModelNotFound(f"loading hub ids needs huggingface_hub: pip install -e \".[hf]\" ({e})") from e
     cache = cache_dir()
+    allow = (not offline()) if allow_download is None else allow_download
     try:
-        return Path(huggingface_hub.snapshot_download(ref, cache_dir=cache, local_files_only=True))
+        path = Path(huggingface_hub.snapshot_download(ref, cache_dir=cache, local_files_only=True))
+        if _weight_files(path)[0] or not allow:  # cached (without weights: a listing fetched config.json only)
+            return path
     except LocalEntryNotFoundError:
         pass
-    allow = (not offline()) if allow_download is None else allow_download
     if not allow:
         raise ModelNotFound(f"{ref} is not in the Hugging Face cache ({cache}) and downloads are off "
                             f"(HF_HUB_OFFLINE); {_how_to_get(ref)}")
@@ -99,6 +101,23 @@ def resolve(ref: str, allow_download: bool | None = None) -> Path:
                             f"{_how_to_get(ref)}") from e
 
 
+def resolve_config(ref: str, allow_download: bool | None = None) -> Path:
+    """A directory holding `ref`'s config.json: the checkpoint itself when it is local or cached, else (downloads
+    allowed) a snapshot of config.json alone, so that a listing never fetches weights."""
+    try:
+        return resolve(ref, allow_download=False)
+    except ModelNotFound:
+        allow = (not offline()) if allow_download is None else allow_download
+        if is_path(ref) or not allow:
+            raise
+    import huggingface_hub
+    try:
+        return Path(huggingface_hub.hf_hub_download(ref, "config.json", cache_dir=cache_dir())).parent
+    except Exception as e:
+        raise ModelNotFound(f"{ref}: config.json could not be downloaded ({type(e).__name__}); "
+                            f"{_how_to_get(ref)}") from e
+
+
 def _weight_files(path: Path) -> tuple[list[Path], str]:
     st = sorted(path.glob("*.safetensors"))
     if st:
@@ -110,7 +129,8 @@ def open_weights(path: Path, prefixes, aliases=None) -> Weights:
     """A lazy view of every tensor in the checkpoint directory (read one at a time, as the converter asks)."""
     files, kind = _weight_files(path)
     if not files:
-        raise ModelNotFound(f"{path} holds no weights (*.safetensors or pytorch_model*.bin)")
+        raise ModelNotFound(f"{path} holds no weights (*.safetensors or pytorch_model*.bin); a hub id cached "
+                            "without them downloads them where the network allows (HF_HUB_OFFLINE unset)")
     where: dict[str, object] = {}
     if kind == "safetensors":
         from safetensors import safe_open

@@ -67,10 +67,20 @@ class Rotary(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.dim, self.base = cfg.rotary_dims, cfg.rotary_base
+        self.scaling = (cfg.rope_scaling, cfg.rope_factor, cfg.rope_low_freq_factor, cfg.rope_high_freq_factor,
+                        cfg.rope_original_ctx)
         self.register_buffer("inv_freq", self._inv_freq(), persistent=False)
 
     def _inv_freq(self) -> torch.Tensor:
-        return 1.0 / (self.base ** (torch.arange(0, self.dim, 2, dtype=torch.float32) / self.dim))
+        inv_freq = 1.0 / (self.base ** (torch.arange(0, self.dim, 2, dtype=torch.float32) / self.dim))
+        kind, factor, low, high, original = self.scaling
+        if kind == "linear":  # positions squeezed by `factor`: every angle divided by it
+            return inv_freq / factor
+        if kind == "llama3":  # long wavelengths stretched by `factor`, short ones kept, a linear blend between
+            wavelen = 2 * math.pi / inv_freq
+            blend = ((original / wavelen - low) / (high - low)).clamp(0.0, 1.0)  # 0: stretched .. 1: kept
+            return (1 - blend) * inv_freq / factor + blend * inv_freq
+        return inv_freq
 
     def after_load(self) -> None:
         self.inv_freq = self._inv_freq()

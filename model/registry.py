@@ -5,7 +5,7 @@ hub id or a directory is a Hugging Face checkpoint (model/hub.py), whose API id 
 directory's name. An empty list means every shipped checkpoint. Specs are checked when the registry is made
 (a shipped id that does not exist, a directory without config.json, a family that is not supported, a hub id
 that is neither cached nor downloadable) and each problem is kept as a message that says what to do; nothing
-is loaded then. A model loads on first `get`: shipped models stay loaded (they are small), Hugging Face models
+is loaded then. A model loads on first use (`registry[id]`, `registry.model(id)`): shipped models stay loaded (they are small), Hugging Face models
 are evicted least recently used first when their parameters would exceed the memory budget. Thread-safe: two
 requests for a model that is loading wait for the same load.
 """
@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -28,12 +29,16 @@ log = logging.getLogger(__name__)
 DEFAULT_BUDGET = 8 * 2**30  # bytes of parameters of Hugging Face models kept loaded at once
 
 
-class ModelUnavailable(LookupError):
-    """A model id that is unknown, or known but not loadable here; `message` says what to do."""
+class ModelUnavailable(KeyError):
+    """A model id that is unknown, or known but not loadable here; `message` says what to do. A KeyError, so the
+    registry behaves as a Mapping."""
 
     def __init__(self, model_id: str, message: str, known: bool):
         super().__init__(message)
         self.model_id, self.message, self.known = model_id, message, known
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass
@@ -79,7 +84,10 @@ def param_bytes(loaded: LoadedModel) -> int:
     return sum(p.numel() * p.element_size() for p in loaded.model.parameters())
 
 
-class ModelRegistry:
+class ModelRegistry(Mapping):
+    """A read-only Mapping id -> LoadedModel over the servable ids (those without a problem): `registry[id]` loads
+    on first use; `id in registry` and iteration load nothing; `info(id)` reads a model's config only."""
+
     def __init__(self, specs: str | list[str] | tuple[str, ...] = "", checkpoint_dir: Path = zoo.CHECKPOINT_DIR,
                  budget_bytes: int = DEFAULT_BUDGET, allow_download: bool | None = None,
                  loader: Callable[[Spec], LoadedModel] | None = None):
@@ -142,7 +150,26 @@ class ModelRegistry:
         with self._lock:
             return dict(self._loaded)
 
-    def get(self, model_id: str) -> LoadedModel:
+    def __getitem__(self, model_id: str) -> LoadedModel:
+        return self.model(model_id)
+
+    def __iter__(self):
+        return iter(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, model_id) -> bool:
+        return model_id in self.specs and model_id not in self.problems
+
+    def preload(self, kind: str = "shipped") -> None:
+        """Load every servable model of this kind now (the shipped ones are small: the first request is then as
+        fast as the next)."""
+        for i in self.ids:
+            if self.specs[i].kind == kind:
+                self.model(i)
+
+    def model(self, model_id: str) -> LoadedModel:
         """The model, loaded now if it is not yet; raises ModelUnavailable with a message that says what to do."""
         spec = self.specs.get(model_id)
         if spec is None:
@@ -180,7 +207,7 @@ class ModelRegistry:
             loaded = self._loaded.get(model_id)
         spec = self.specs.get(model_id)
         if spec is None or model_id in self.problems:
-            self.get(model_id)  # raises the right ModelUnavailable
+            self.model(model_id)  # raises the right ModelUnavailable
         if loaded is not None:
             info = ModelInfo(model_id, loaded.cfg, loaded.description,
                              sum(p.numel() for p in loaded.model.parameters()), spec.kind)
@@ -190,7 +217,7 @@ class ModelRegistry:
             info = ModelInfo(model_id, cfg, meta.get("description", ""), count(cfg)["total"], spec.kind)
         else:
             try:
-                path = hub.resolve(spec.ref, self.allow_download)
+                path = hub.resolve_config(spec.ref, self.allow_download)
                 fam = convert.family(hub.read_model_type(path))
                 cfg = fam.config(hub.hf_config(path))
             except (hub.ModelNotFound, convert.Unsupported, RuntimeError, OSError) as e:

@@ -107,7 +107,7 @@ def generate(loaded, text: str, max_new_tokens: int, temperature: float = 1.0, t
     if loaded.is_encoder_decoder:
         src = torch.tensor([loaded.encode(text)])
         memory = model.encode(src)
-        seq = [tok.bos_id]
+        seq = loaded.encode_target("")  # the decoder's start token: <bos>, or Marian's <pad>
         step_logits = lambda s: model.decode(memory, src, torch.tensor([s]))[0, -1]  # noqa: E731
     else:
         seq = loaded.encode(text)

@@ -61,9 +61,9 @@ _GPT = "Decoder-only, 2 layers × 4 heads, d_model 64, trained on synthetic Engl
 # at step 469, where learned positions were at 4.75 by step 387.
 ENGLISH = ModelConfig(arch="decoder", d_model=128, n_heads=4, n_layers=2, d_mlp=512, n_ctx=128, act_fn="gelu",
                       pos_embed="rotary", norm="pre", tie_embeddings=True)
-_ENGLISH = ("Decoder-only, 2 layers × 4 heads, d_model 128, byte-level BPE (4,096 tokens), trained on real English: "
-            "Jane Austen's novels and WordNet's example sentences, with some passages repeated so that an "
-            "induction head forms.")
+_ENGLISH = ("Decoder-only, 2 layers × 4 heads, d_model 128, rotary positions, byte-level BPE (4,096 tokens), "
+            "trained on real English: Jane Austen's novels and WordNet's example sentences, half the windows with a "
+            "repeated passage. It has a previous-token head; no induction head formed (docs/english.md).")
 _SHORT = dict(corpus="english-bpe", steps=400, batch=32, lr=3e-3, warmup=100, eval_every=100, p_repeat=0.5,
               half=True)
 

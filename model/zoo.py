@@ -15,7 +15,7 @@ from .tokenizer import BPETokenizer, WordTokenizer
 from .transformer import EncoderDecoder, Transformer, build_model
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
-DEFAULT_MODEL = "tiny-gpt"
+DEFAULT_MODEL = "english-gpt"
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 

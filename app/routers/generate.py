@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.deps import BodyModel
-from app.inputs import source_ids
+from app.inputs import require_next_token, source_ids
 from app.routing import resource_router
 from app.schemas import GenerateIn, GenerateOut, error_responses
 from model.sampling import generate as sample_tokens
@@ -14,6 +14,7 @@ router = resource_router(tags=["sampling"])
 def generate(body: GenerateIn, loaded: BodyModel):
     """Continue `text` (decoder-only) or translate it (encoder-decoder, starting from <bos>) for up to
     `max_new_tokens` tokens, stopping at <eos> or at the context limit. Same seed and inputs, same output."""
+    require_next_token(loaded)
     src = source_ids(loaded, body.text)
     ids, steps = sample_tokens(loaded, body.text, body.max_new_tokens, body.temperature, body.top_k, body.top_p,
                                body.seed, body.n_candidates)

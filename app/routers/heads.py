@@ -28,7 +28,7 @@ class HeadsOut(BaseModel):
     heads: list[HeadScore]
 
 
-@router.get("/models/{model_id}/heads", response_model=HeadsOut, responses=error_responses(404))
+@router.get("/models/{model_id:path}/heads", response_model=HeadsOut, responses=error_responses(404))
 def heads(loaded: PathModel, once: OnceDep):
     """Each head's score for previous-token, self, first-token, subject-verb, pronoun-antecedent and induction
     (decoders; alignment for cross-attention), measured on a fixed probe set from the model's own patterns."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.deps import BodyModel
-from app.inputs import source_ids, target_ids
+from app.inputs import require_next_token, source_ids, target_ids
 from app.routing import resource_router
 from app.schemas import NextTokenIn, NextTokenOut, error_responses
 from model.sampling import filter_logits, top_candidates
@@ -17,6 +17,7 @@ def next_token(body: NextTokenIn, loaded: BodyModel):
     decoder input `target` (encoder-decoder, translating `text`). `probs` and `candidates` are after the
     filters (transformers' warpers, in the order temperature -> top-k -> top-p); `logits` are the raw scores so a
     client can re-filter."""
+    require_next_token(loaded)
     src = source_ids(loaded, body.text)
     tgt = target_ids(loaded, body.target)
     logits, _ = run_with_cache(loaded.model, src, tgt, names=[])

@@ -38,7 +38,8 @@ def page(path: str, template: str, title: str, nav: str | None = None):
         models = request.app.state.models
         return templates.TemplateResponse(request, template, {
             "title": title, "pages": [p for p in PAGES if p[3]], "path": path,
-            "models": [{"id": m.id, "arch": m.cfg.arch, "description": m.description} for m in models.values()],
+            "models": [{"id": m.id, "arch": m.cfg.arch, "description": m.description}
+                       for m in map(models.info, models)],  # configurations only: nothing is loaded
             "default_model": request.app.state.settings.default_model,
             "limits": {"text_chars": MAX_TEXT_CHARS}, "plotly_src": PLOTLY_SRC,
         })
@@ -86,3 +87,6 @@ page("/attention", "attention.html", "Attention explorer", "Attention")
 page("/sampling", "sampling.html", "Sampling playground", "Sampling")
 page("/compare", "compare.html", "Compare two models", "Compare")
 page("/glossary", "glossary.html", "Glossary of activation names", "Glossary")
+
+# Tokenizer view (issue 10): how the text is cut into pieces and ids.
+page("/tokenizer", "tokenizer.html", "Tokenizer: from text to pieces and ids", "Tokenizer")

@@ -82,7 +82,7 @@ def ffn_stats(body: FfnIn, loaded: BodyModel):
     return {"model": loaded.id, "act_fn": loaded.cfg.act_fn, "threshold": body.threshold, "stacks": out}
 
 
-@router.get("/models/{model_id}/activation-fn", response_model=CurveOut, responses=error_responses(404, 422))
+@router.get("/models/{model_id:path}/activation-fn", response_model=CurveOut, responses=error_responses(404, 422))
 def activation_fn(loaded: PathModel, lo: float = Query(-4.0, ge=-100, le=100),
                   hi: float = Query(4.0, ge=-100, le=100), n: int = Query(161, ge=2, le=2001)):
     """The FFN's non-linearity evaluated on a grid (the function the model's MLP applies)."""
@@ -91,10 +91,14 @@ def activation_fn(loaded: PathModel, lo: float = Query(-4.0, ge=-100, le=100),
     return {"model": loaded.id, **ins.activation_curve(loaded.cfg.act_fn, lo, hi, n)}
 
 
-@router.get("/models/{model_id}/positions", response_model=PositionsOut, responses=error_responses(404, 422))
+@router.get("/models/{model_id:path}/positions", response_model=PositionsOut, responses=error_responses(404, 422))
 def positions(loaded: PathModel, n: int = Query(32, ge=1, le=4096)):
     """The first n rows of the position table the model adds to its token embeddings, and the cosine
     similarity between every pair of positions."""
+    if loaded.cfg.pos_embed == "rotary":
+        raise ApiError(422, "rotary_positions", f"{loaded.id} has rotary positions: no table is added to its "
+                                                "embeddings; the queries and keys are rotated instead (trace "
+                                                "blocks.0.attn.hook_rot_q / hook_rot_k)")
     return {"model": loaded.id, **ins.position_table(loaded.model, min(n, loaded.cfg.n_ctx))}
 
 
@@ -144,7 +148,7 @@ def named_weights(loaded: LoadedModel) -> dict[str, torch.Tensor]:
     return out
 
 
-@router.get("/models/{model_id}/weights", responses=error_responses(404))
+@router.get("/models/{model_id:path}/weights", responses=error_responses(404))
 def list_weights(loaded: PathModel) -> dict:
     """Names and shapes of every parameter and buffer of the model, in module order. `param` is false for
     buffers (the fixed sinusoidal position table), which are not learned and not counted as parameters."""
@@ -154,7 +158,7 @@ def list_weights(loaded: PathModel) -> dict:
                         for n, t in named_weights(loaded).items()]}
 
 
-@router.get("/models/{model_id}/weights/{name}", response_model=WeightOut, responses=error_responses(404, 422))
+@router.get("/models/{model_id:path}/weights/{name}", response_model=WeightOut, responses=error_responses(404, 422))
 def weight(loaded: PathModel, name: str):
     """One parameter or buffer, e.g. pos_embed.W_pos, blocks.0.ln1.w (γ), blocks.0.ln1.b (β)."""
     weights = named_weights(loaded)

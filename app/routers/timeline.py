@@ -54,7 +54,7 @@ def no_timeline(loaded: LoadedModel, models: dict[str, LoadedModel], settings: S
                                         f"{', '.join(with_timeline) or '(none)'}")
 
 
-@router.get("/models/{model_id}/timeline", response_model=TimelineOut, responses=error_responses(404))
+@router.get("/models/{model_id:path}/timeline", response_model=TimelineOut, responses=error_responses(404))
 def timeline(loaded: PathModel, once: OnceDep, settings: AppSettings):
     """The training steps at which snapshots were kept, with the training loss recorded nearest to each. A model
     that kept no snapshots answers with empty lists (pages ask every model whether it has a timeline)."""

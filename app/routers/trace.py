@@ -55,7 +55,7 @@ def too_large(values: int, exact: bool) -> ApiError:
 def trace_values(loaded, selected: list[str], n_src: int, n_tgt: int | None, heads: list[int] | None) -> int:
     """How many values a trace of `selected` returns, from the glossary dims and the config (no forward)."""
     n_heads = len(heads) if heads is not None else None
-    return sum(math.prod(shape_of(n, loaded.cfg, n_src, n_tgt, n_heads)) for n in selected)
+    return sum(math.prod(shape_of(n, loaded.cfg, n_src, n_tgt, n_heads, loaded.model)) for n in selected)
 
 
 @router.post("/trace", response_model=TraceOut, responses=error_responses(400, 404, 413, 422))
@@ -87,7 +87,7 @@ def trace(body: TraceIn, loaded: BodyModel, resid_cache: ResidCacheDep):
     out = {"model": loaded.id, "tokens": loaded.tokenizer.decode(src.tolist())}
     if tgt is not None:
         out["target_tokens"] = loaded.tokenizer.decode(tgt.tolist())
-    out["activations"] = {name: {"dims": dims_of(name), "shape": list(t.shape), "data": round_sig(t, body.precision)}
+    out["activations"] = {name: {"dims": dims_of(name, loaded.model), "shape": list(t.shape), "data": round_sig(t, body.precision)}
                           for name, t in cache.items()}
     # serialized directly (the response_model documents the shape; re-validating millions of floats would be slow)
     return Response(dumps(out), media_type="application/json")

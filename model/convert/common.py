@@ -66,6 +66,26 @@ def rope_params(hf) -> dict:
     return {"rope_type": rope_type, "theta": float(theta), "partial": float(partial)}
 
 
+def rotary_fields(hf, d_head: int) -> dict:
+    """ModelConfig fields of a checkpoint's rotary embedding: theta, the rotated dims, and its scaling (default,
+    linear, Llama 3's); other scalings (dynamic, yarn, longrope, ...) are refused by name."""
+    params = dict(getattr(hf, "rope_parameters", None) or {})
+    params.update({k: v for k, v in (getattr(hf, "rope_scaling", None) or {}).items() if k not in params})
+    rope = rope_params(hf)
+    kind = rope["rope_type"]
+    require(kind in ("default", "linear", "llama3"), f"rope_type {kind!r} (supported: default, linear, llama3)")
+    out = {"pos_embed": "rotary", "rotary_base": rope["theta"], "rotary_dim": int(d_head * rope["partial"]),
+           "rope_scaling": kind}
+    if kind != "default":
+        out["rope_factor"] = float(params["factor"])
+    if kind == "llama3":
+        out.update(rope_low_freq_factor=float(params["low_freq_factor"]),
+                   rope_high_freq_factor=float(params["high_freq_factor"]),
+                   rope_original_ctx=int(params.get("original_max_position_embeddings")
+                                         or hf.max_position_embeddings))
+    return out
+
+
 def require(condition: bool, what: str) -> None:
     if not condition:
         raise Unsupported(what)

@@ -1,5 +1,5 @@
 """The Llama family (model_type "llama" — Llama, SmolLM —, "qwen2", "mistral"): RMSNorm, rotary positions
-(rotate-half over the whole head), grouped-query attention, SwiGLU, no biases except Qwen2's on q, k, v (and
+(rotate-half over the whole head; default, linear or Llama 3.x frequency scaling), grouped-query attention, SwiGLU, no biases except Qwen2's on q, k, v (and
 Llama's attention_bias / mlp_bias where set); Mistral's sliding window.
 
 q_proj [h·d_head, d] and k_proj / v_proj [n_kv_heads·d_head, d] are nn.Linear weights [out, in], each head a
@@ -10,16 +10,13 @@ from __future__ import annotations
 import einops
 
 from ..config import ModelConfig
-from .common import Weights, act_fn, attr, require, rope_params
+from .common import Weights, act_fn, attr, require, rotary_fields
 
 MODEL_TYPES = ("llama", "qwen2", "mistral")
 PREFIXES = ("model.",)
 
 
 def config(hf) -> ModelConfig:
-    rope = rope_params(hf)
-    require(rope["rope_type"] == "default", f"rope_type {rope['rope_type']!r} (only the default rotary; "
-                                            "Llama 3's scaled rotary is not implemented)")
     h = hf.num_attention_heads
     d_head = attr(hf, "head_dim", default=hf.hidden_size // h)
     window = None
@@ -35,8 +32,7 @@ def config(hf) -> ModelConfig:
         mlp_bias = bool(getattr(hf, "mlp_bias", False))
     return ModelConfig(arch="decoder", vocab_size=hf.vocab_size, d_model=hf.hidden_size, n_heads=h,
                        n_layers=hf.num_hidden_layers, d_mlp=hf.intermediate_size, n_ctx=hf.max_position_embeddings,
-                       act_fn=act_fn(hf.hidden_act, gated=True), pos_embed="rotary", rotary_base=rope["theta"],
-                       rotary_dim=int(d_head * rope["partial"]), head_dim=d_head,
+                       act_fn=act_fn(hf.hidden_act, gated=True), **rotary_fields(hf, d_head), head_dim=d_head,
                        n_kv_heads=attr(hf, "num_key_value_heads", default=h), norm="pre", norm_type="rms",
                        ln_eps=hf.rms_norm_eps, tie_embeddings=bool(getattr(hf, "tie_word_embeddings", False)),
                        pad_id=hf.pad_token_id or 0, attn_bias=qkv_bias, attn_out_bias=out_bias, mlp_bias=mlp_bias,

@@ -9,22 +9,19 @@ from __future__ import annotations
 import einops
 
 from ..config import ModelConfig
-from .common import Weights, act_fn, attr, require, rope_params
+from .common import Weights, act_fn, attr, rotary_fields
 
 MODEL_TYPES = ("gpt_neox",)
 PREFIXES = ("gpt_neox.",)
 
 
 def config(hf) -> ModelConfig:
-    rope = rope_params(hf)
-    require(rope["rope_type"] == "default", f"rope_type {rope['rope_type']!r} (only the default rotary)")
     d, h = hf.hidden_size, hf.num_attention_heads
     d_head = d // h
     bias = bool(attr(hf, "attention_bias", default=True))
     return ModelConfig(arch="decoder", vocab_size=hf.vocab_size, d_model=d, n_heads=h, n_layers=hf.num_hidden_layers,
                        d_mlp=hf.intermediate_size, n_ctx=hf.max_position_embeddings, act_fn=act_fn(hf.hidden_act),
-                       pos_embed="rotary", rotary_dim=int(d_head * rope["partial"]), rotary_base=rope["theta"],
-                       norm="pre", block="parallel" if hf.use_parallel_residual else "sequential",
+                       **rotary_fields(hf, d_head), norm="pre", block="parallel" if hf.use_parallel_residual else "sequential",
                        tie_embeddings=bool(getattr(hf, "tie_word_embeddings", False)), ln_eps=hf.layer_norm_eps,
                        pad_id=hf.pad_token_id or 0, attn_bias=bias, attn_out_bias=bias, unembed_bias=False)
 

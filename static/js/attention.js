@@ -12,10 +12,14 @@ import { fillToken, tokenLabel, tokensText } from './tokens.js';
 import { showUnknown } from './unk.js';
 import { $, isEncDec, notice, startPage } from './page.js';
 import { param } from './url-state.js';
+import { ENGLISH } from './examples.js';
 
 // The translator's target is empty by default: the page then uses the model's own greedy translation.
-const EXAMPLES = { decoder: { text: 'the girl dropped the cup . it broke .', target: '' },
-  encoder_decoder: { text: 'the red cat sees the big dog', target: '' } };
+// english-gpt opens on a repeated passage: the grid shows which heads of the second copy look back at the first.
+const EXAMPLES = { 'english-gpt': { text: ENGLISH.repeat, target: '' },
+  decoder: { text: 'the girl dropped the cup . it broke .', target: '' },
+  encoder_decoder: { text: 'the red cat sees the big dog', target: '' },
+  encoder: { text: 'The old dog slept by the fire while the children played outside.', target: '' } };
 
 // Which attention layers a model has; q/k say whether queries/keys are source or target tokens.
 const KINDS = {
@@ -71,6 +75,28 @@ function meanOverHeads(act) {
 function headMatrix(act, head) { return head === 'mean' ? meanOverHeads(act) : act.data[Number(head)]; }
 
 // ---------------------------------------------------------------- head labels and training timeline
+// What the model's heads do, in one sentence from the head-label endpoint's probe scores (never a claim the
+// scores do not back): the best head of each probe, and whether it reached the label threshold.
+const PROBES = { 'previous-token': 'the previous token', induction: 'the token after an earlier copy of the current one',
+  'duplicate-token': 'an earlier copy of the current token', 'first-token': 'the first token',
+  alignment: 'the source word it translates' };
+function showHeadsNote(scores) {
+  const note = $('heads-note');
+  if (!note) return;
+  if (!scores || !scores.heads.length) { note.textContent = ''; return; }
+  const parts = [];
+  for (const [probe, what] of Object.entries(PROBES)) {
+    const best = scores.heads.filter((e) => probe in e.scores).sort((a, b) => b.scores[probe] - a.scores[probe])[0];
+    if (!best) continue;
+    const v = best.scores[probe];
+    parts.push(v >= scores.threshold
+      ? `${best.name} head ${best.head} looks at ${what} (${probe} score ${v.toFixed(2)})`
+      : `no head looks at ${what} (best ${probe} score ${v.toFixed(2)}, ${best.name} head ${best.head})`);
+  }
+  note.textContent = parts.length ? `What ${scores.model}'s heads do, measured by probes on text of their own (a label needs a `
+    + `score ≥ ${scores.threshold}): ${parts.join('; ')}.` : '';
+}
+
 function attnName(l) { return current.kind.name(l).replace(/\.hook_pattern$/, ''); }
 function headLabel(l, h) { return h === 'mean' ? '' : labelText(headEntry(current.scores, attnName(l), h)); }
 function headTitle(l, h) {
@@ -363,6 +389,8 @@ async function run(pg, isLatest) {
     notice(`The link asked for training step ${state.step}, which ${state.model} did not keep (kept: ${current.timeline.steps.join(', ')}); showing the trained model.`);
     pg.fromUrl.delete('step');
   }
+  if (state.token === null && !encDec) state.token = defaultToken(current.toks.tokens);
+  showHeadsNote(scores);
   await loadSnapshot();
   if (!isLatest()) return;
   await Promise.all([renderGrid(shownLayers()), update()]);
@@ -371,11 +399,22 @@ async function run(pg, isLatest) {
   $('status').textContent = `${state.model}: ${qn} query tokens, ${nLayers(info)} layers × ${nHeads(info)} heads (${kind.label})`;
 }
 
-// The default query token of a decoder text: "it" when the text has one (its pattern shows what it refers to).
-function defaultToken() {
-  if (isEncDec(state.model)) return null;
-  const i = ['<bos>', ...state.text.toLowerCase().split(/\s+/)].indexOf('it');
-  return i > 0 ? i : null;
+// The default query token of a decoder text, chosen from its tokens (word-level or subword alike): "it" when
+// the text has one (its pattern shows what it refers to); else, in a repeated passage, a token of the second
+// copy whose three previous tokens already occurred together (an induction head would look at the token after
+// that earlier occurrence); else the last token (update() does that when this returns null).
+function defaultToken(tokens) {
+  const words = tokens.map((t) => String(t).trim().toLowerCase());
+  const it = words.indexOf('it');
+  if (it > 0) return it;
+  const key = (i) => tokens.slice(i - 3, i).join('\u0000');
+  const seen = new Set();
+  let best = null;
+  for (let i = 3; i < tokens.length; i += 1) {
+    if (seen.has(key(i)) && best === null) best = i;
+    seen.add(key(i));
+  }
+  return best;
 }
 
 page = startPage({
@@ -391,11 +430,10 @@ page = startPage({
     state.head = 'mean';
     state.step = null;
     pickAlignment = true;
-    state.token = defaultToken();
+    state.token = null;
   },
 });
 state = page.state;
-if (state.token === null) state.token = defaultToken();
 $('text').addEventListener('change', () => { state.token = null; });
 $('kind').addEventListener('change', () => { state.kind = $('kind').value; state.token = null; page.run(); });
 $('layer').addEventListener('change', () => { state.layer = Number($('layer').value); update(); });

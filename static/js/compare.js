@@ -7,10 +7,11 @@ import { headScores, modelInfo, postJSON } from './api.js';
 import { showUnknown } from './unk.js';
 import { draw, plotlyText, purge, title } from './chart.js';
 import { bars, heatmap } from './heatmap.js';
-import { EXAMPLES } from './examples.js';
+import { EXAMPLES, exampleFor as pickExample } from './examples.js';
 import { $, archOf as archOfId, boot, runPage, startPage } from './page.js';
 import { tokenNode, tokenPlotly, tokensText } from './tokens.js';
 import { param } from './url-state.js';
+import { fillModels } from './model-picker.js';
 
 // Okabe-Ito colours (colour-blind safe): A blue, B vermillion.
 const COLOURS = { a: '#0072B2', b: '#D55E00' };
@@ -23,9 +24,15 @@ const NUM = new Intl.NumberFormat('en', { maximumSignificantDigits: 4 });
 
 const modelIds = boot.models.map((m) => m.id);
 const archOf = Object.fromEntries(boot.models.map((m) => [m.id, m.arch]));
-const defaultA = boot.default && modelIds.includes(boot.default) ? boot.default : modelIds[0];
-const defaultB = modelIds.find((m) => m !== defaultA && archOf[m] === archOf[defaultA]) || modelIds[1] || defaultA;
-const exampleFor = (model) => (EXAMPLES[archOfId(model)] || EXAMPLES.decoder).text;
+// Opens on a pair that shows a breakage: the real-text reference against its variant without residual
+// connections (then the course's tiny-gpt pair); with neither pair loaded, the default model against another
+// model of its architecture.
+const BREAKAGE_PAIRS = [['english-gpt-short', 'english-gpt-short-no-residual'], ['tiny-gpt', 'tiny-gpt-no-residual']];
+const pair = BREAKAGE_PAIRS.find(([a, b]) => modelIds.includes(a) && modelIds.includes(b));
+const defaultA = pair ? pair[0] : (boot.default && modelIds.includes(boot.default) ? boot.default : modelIds[0]);
+const defaultB = pair ? pair[1]
+  : modelIds.find((m) => m !== defaultA && archOf[m] === archOf[defaultA]) || modelIds[1] || defaultA;
+const exampleFor = (model) => pickExample(EXAMPLES, model, archOfId(model)).text;
 const PARAMS = {
   a_model: param.model(defaultA), a_temp: param.num(1, { min: 0.05, max: 5 }), a_mask: param.str('causal', { choices: ['causal', 'none'] }),
   b_model: param.model(defaultB), b_temp: param.num(1, { min: 0.05, max: 5 }), b_mask: param.str('causal', { choices: ['causal', 'none'] }),
@@ -70,9 +77,7 @@ function readForm() {
 function fillForm() {
   for (const sd of ['a', 'b']) {
     const sel = $(`${sd}-model`);
-    sel.replaceChildren();
-    for (const id of modelIds) option(sel, id, id);
-    sel.value = state[`${sd}_model`];
+    fillModels(sel, modelIds, state[`${sd}_model`]);
     $(`${sd}-temperature`).value = String(state[`${sd}_temp`]);
     $(`${sd}-mask`).value = state[`${sd}_mask`] === 'none' ? 'none' : 'causal';
   }

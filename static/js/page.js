@@ -10,7 +10,8 @@
 //  - starts loading plotly.js at once on pages that draw charts, in parallel with the first API request.
 import { loadPlotly, markFirstPicture, whenIdle } from './chart.js';
 import { setOptions } from './dom.js';
-import { EXAMPLES } from './examples.js';
+import { EXAMPLES, exampleFor } from './examples.js';
+import { describeModel, fillModels } from './model-picker.js';
 import { defaults, embeddedModels, readState, writeState } from './url-state.js';
 
 export const $ = (id) => document.getElementById(id);
@@ -81,7 +82,8 @@ export function inputError(message) {
  *  params: {key: url-state param}; fields: {key: element id} (filled from the state, read back before each run;
  *  `model`, `text` and `target` default to #model, #text, #target when params has them); run(page, isLatest):
  *  async, draws from page.state; rerun: keys whose field's change re-runs at once (selects); examples: the
- *  example text/target per architecture ({decoder: {text, target}, encoder_decoder: {...}}).
+ *  example text/target per model family or architecture ({'english-gpt': {text, target}, decoder: {...},
+ *  encoder_decoder: {...}}; examples.js's exampleFor picks one).
  */
 export function startPage(spec) {
   const { params, run, examples = EXAMPLES, rerun = [], form = 'page-form', charts = true, onModelChange = () => {},
@@ -94,7 +96,7 @@ export function startPage(spec) {
   const usesExample = () => params.text && examples;
   if (usesExample()) {
     // A model's own example when the link gives no text (the text's default is the decoder example)
-    const ex = examples[archOf(state.model)] || examples.decoder;
+    const ex = exampleFor(examples, state.model, archOf(state.model));
     if (!read.fromUrl.has('text')) state.text = ex.text;
     if (params.target && !read.fromUrl.has('target')) state.target = ex.target;
   }
@@ -162,7 +164,7 @@ export function startPage(spec) {
     const base = defaults(params);
     for (const k of given) state[k] = base[k];
     if (usesExample()) {
-      const ex = examples[archOf(state.model)] || examples.decoder;
+      const ex = exampleFor(examples, state.model, archOf(state.model));
       state.text = ex.text;
       if (params.target) state.target = ex.target;
     }
@@ -171,8 +173,9 @@ export function startPage(spec) {
     await page.run();
   };
 
-  if (fields.model) setOptions($(fields.model), boot.models.map((m) => m.id));
+  if (fields.model) fillModels($(fields.model));
   page.fill();
+  if (fields.model) describeModel($(fields.model));
   if (params.target && $('target-label')) $('target-label').hidden = !isEncDec(state.model);
   const f = $(form);
   if (f) f.addEventListener('submit', (e) => { e.preventDefault(); page.run(); });
@@ -184,15 +187,16 @@ export function startPage(spec) {
   }));
   if (fields.model) {
     $(fields.model).addEventListener('change', () => {
-      const before = archOf(state.model);
+      const before = usesExample() && exampleFor(examples, state.model, archOf(state.model));
       state.model = $(fields.model).value;
-      if (usesExample() && archOf(state.model) !== before) {
+      const now = usesExample() && exampleFor(examples, state.model, archOf(state.model));
+      if (usesExample() && now !== before) {
         // swap in the new model's example, but never over text the user typed
         const all = Object.values(examples);
         for (const k of ['text', 'target']) {
           if (!params[k] || !$(fields[k])) continue;
           const el = $(fields[k]);
-          if (!el.value.trim() || all.some((ex) => ex[k] === el.value)) el.value = (examples[archOf(state.model)] || examples.decoder)[k];
+          if (!el.value.trim() || all.some((ex) => ex[k] === el.value)) el.value = now[k];
         }
       }
       if (params.target && $('target-label')) $('target-label').hidden = !isEncDec(state.model);

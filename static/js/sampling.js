@@ -12,8 +12,11 @@ import { $, isEncDec, startPage } from './page.js';
 import { tokenLabel, tokenNode, tokenPlotly, tokensText } from './tokens.js';
 import { showUnknown } from './unk.js';
 import { param } from './url-state.js';
+import { ENGLISH } from './examples.js';
 
-const EXAMPLES = { decoder: { text: 'the girl dropped the cup . it', target: '' },
+const EXAMPLES = { 'english-gpt': { text: ENGLISH.prompt, target: '' },
+  decoder: { text: 'the girl dropped the cup . it', target: '' },
+  encoder: { text: 'The children walked to the [MASK] after school.', target: '' },
   encoder_decoder: { text: 'the red cat sees the big dog', target: 'le chat' } };
 const N_SHOWN = 20; // bars on the chart
 const FMT = (v, d = 4) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
@@ -236,11 +239,15 @@ function renderLog() {
 async function fetchLogits() {
   const info = await modelInfo(state.model);
   const encDec = isEncDec(state.model);
-  const body = { model: state.model, text: state.text, temperature: 1 };
+  // No filters at T = 1, so the candidates (token strings) are the N_SHOWN highest logits: the words a subword
+  // model's chart and table show (it sends no vocabulary); any other id is shown as #id.
+  const body = { model: state.model, text: state.text, temperature: 1, n_candidates: N_SHOWN };
   if (encDec) body.target = state.target;
   const out = await postJSON('/api/v1/next-token', body);
   const V = out.logits.length;
-  const vocab = info.vocab && info.vocab.length === V ? info.vocab : Array.from({ length: V }, (_, i) => `#${i}`);
+  const named = new Map(out.candidates.map((c) => [c.id, c.token]));
+  const vocab = info.vocab && info.vocab.length === V ? info.vocab
+    : Array.from({ length: V }, (_, i) => (named.has(i) ? named.get(i) : `#${i}`));
   data = { info, vocab, logits: Float64Array.from(out.logits), tokens: out.tokens, targetTokens: out.target_tokens || [], encDec, server: out };
   data.order = rankByLogit(data.logits);
 }

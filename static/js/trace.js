@@ -34,6 +34,9 @@ function attnSteps(p, kind, cfg) {
   return [
     { kind: 'qkv', name: `${a}.hook_q`, title: `${cross ? 'Cross-attention' : 'Self-attention'}: Q, K, V`,
       text: () => `Three learned projections per head: queries from the stream, keys and values from ${src}; each head works in ${cfg.d_head} dimensions (d_model ${cfg.d_model} ÷ ${cfg.n_heads} heads).` },
+    // Rotary positions (no position vector is added to the stream): the model's own step list says what they do.
+    { kind: 'headvec', name: `${a}.hook_rot_q`, title: 'Rotary: rotate the queries', text: () => cfg.describe(`${a}.hook_rot_q`) },
+    { kind: 'headvec', name: `${a}.hook_rot_k`, title: 'Rotary: rotate the keys', text: () => cfg.describe(`${a}.hook_rot_k`) },
     { kind: 'attn', name: `${a}.hook_dot`, title: 'Scores q·k',
       text: () => 'Dot product of every query with every key: how well each position matches what this position is looking for.' },
     { kind: 'attn', name: `${a}.hook_scaled`, title: `Divide by √d_head = √${cfg.d_head}`,
@@ -66,7 +69,9 @@ function blockSteps(prefix, l, cfg, names) {
   const p = `${prefix}.${l}`;
   const norm = cfg.norm;
   const steps = [{ kind: 'vec', name: `${p}.hook_resid_pre`, title: `Block ${l}: residual stream in`, block: p,
-    text: () => l === 0 ? 'Token embedding + position vector: the stream the first block reads.' : `What block ${l - 1} left in the residual stream.` }];
+    text: () => l === 0 ? (names.has(embedName(prefix, 'hook_pos_embed')) ? 'Token embedding + position vector: the stream the first block reads.'
+      : 'The token embedding: the stream the first block reads (positions enter inside attention, or not at all).')
+      : `What block ${l - 1} left in the residual stream.` }];
   const sub = (ln, kind, resid, title) => {
     if (norm === 'pre') steps.push(...lnSteps(p, ln, 'before the sublayer'));
     steps.push(...kind);
@@ -98,15 +103,19 @@ function blockSteps(prefix, l, cfg, names) {
 }
 
 function buildSteps(info) {
-  const cfg = { ...info.config, d_head: info.config.d_head || info.config.d_model / info.config.n_heads };
-  const names = new Set(info.activation_names.map((a) => a.name));
+  const apiSteps = info.steps || [];
+  const described = Object.fromEntries(apiSteps.map((st) => [st.hook, st.description]));
+  const cfg = { ...info.config, d_head: info.config.d_head || info.config.d_model / info.config.n_heads,
+    describe: (hook) => described[hook] || '' };
+  const names = new Set(apiSteps.length ? apiSteps.map((st) => st.hook) : info.activation_names.map((a) => a.name));
   const stacks = cfg.arch === 'encoder_decoder' ? ['encoder', 'decoder'] : ['blocks'];
   const steps = [];
   for (const stack of stacks) {
     const side = stack === 'decoder' ? 'target' : 'source';
     const label = stack === 'blocks' ? '' : `${stack[0].toUpperCase()}${stack.slice(1)}: `;
     steps.push({ kind: 'tokens', side, name: null, title: `${label}token ids`, block: `${stack}:in`,
-      text: () => 'The text is split into words; each word is looked up in the vocabulary to get its id.' });
+      text: () => (info.vocab ? 'The text is split into words; each word is looked up in the vocabulary to get its id.'
+        : 'The text is split into tokens by the model\'s tokenizer (subword pieces: a leading-space mark · shows a piece that starts a word); each token has an id in the vocabulary.') });
     steps.push({ kind: 'vec', side, name: embedName(stack, 'hook_embed'), title: `${label}embedding row`,
       block: `${stack}:in`, text: () => `Each id selects one row of the embedding matrix W_E (${cfg.vocab_size} × ${cfg.d_model}).` });
     steps.push({ kind: 'vec', side, name: embedName(stack, 'hook_pos_embed'), title: `${label}position vector`, block: `${stack}:in`,
@@ -132,7 +141,11 @@ function buildSteps(info) {
   steps.push({ kind: 'logits', side: 'target', name: 'hook_probs', title: 'Softmax → next-word probabilities', block: 'out',
     text: () => 'Softmax turns the logits into a probability for every word; the bars show the chosen token\'s most likely next words.' });
   for (const s of steps) if (s.side === 'target' && cfg.arch !== 'encoder_decoder') s.side = 'source';
-  return { steps, cfg };
+  // Only what this model computes: a step whose activation the model does not have (a position vector of a rotary
+  // model, a rotation of a model without rotary) is left out; the model's own list (GET /api/v1/models/{id},
+  // `steps`) is the authority on which activations exist.
+  const kept = steps.filter((st) => !st.name || names.has(st.name));
+  return { steps: kept, cfg };
 }
 
 // ---------------------------------------------------------------- the groups of names fetched together
@@ -289,7 +302,8 @@ async function drawStep() {
   const y = toks;
   const rowOpts = { y, yTokens: true, yTitle: 'token', highlightRow: t };
   if (s.kind === 'tokens') {
-    const ids = toks.map((w) => state.info.vocab ? state.info.vocab.indexOf(w) : null);
+    const given = s.side !== 'target' && state.data.ids && state.data.ids.length === toks.length ? state.data.ids : null;
+    const ids = toks.map((w, i) => (state.info.vocab ? state.info.vocab.indexOf(w) : given ? given[i] : null));
     $('step-name').textContent = `tokens  [${toks.length}]  (pos)`;
     purge(main);
     const cell = (child, i, extra = {}) => el('td', { className: `mono${i === t ? ' sel' : ''}`, ...extra }, [child]);
@@ -426,7 +440,11 @@ async function run(pg, isLatest) {
     ui.goto = '';
   }
   pg.clamp('step', 0, state.steps.length - 1, 'step');
+  // A subword model sends no vocabulary: the ids of the source tokens come from POST /api/v1/tokenize (input_ids:
+  // what the model reads, its start token included).
+  const ids = state.info.vocab ? null : postJSON('/api/v1/tokenize', { model: id, text: ui.text }).then((r) => r.input_ids, () => null);
   await fetchGroup(state.steps[ui.step].group);
+  d.ids = await ids;
   if (!isLatest()) return;
   showUnknown(d.tokens, d.target_tokens);
   await showStep();  // the run is done once the first picture is drawn

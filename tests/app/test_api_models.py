@@ -6,7 +6,7 @@ import math
 
 from app.config import Settings
 from model.glossary import describe, dims_of
-from model.zoo import checkpoint_paths
+from model.zoo import DEFAULT_MODEL, checkpoint_paths
 from tests.hook_order import torch_hook_order
 
 GPT, TRANSLATOR = "tiny-gpt", "tiny-translator"
@@ -17,7 +17,7 @@ def test_list_models(client, loaded):
     assert r.status_code == 200
     listed = {m["id"]: m for m in r.json()}
     assert GPT in listed and TRANSLATOR in listed
-    assert r.json()[0]["id"] == GPT  # the default first
+    assert r.json()[0]["id"] == DEFAULT_MODEL  # the default first
     for mid, m in listed.items():
         lm = loaded[mid]
         assert m["arch"] == lm.cfg.arch

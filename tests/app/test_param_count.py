@@ -115,3 +115,15 @@ def test_endpoint_free_inputs_and_overrides(client):
 def test_endpoint_errors(client, error_of, q):
     e = error_of(client.get("/api/v1/param-count", params=q), 422)
     assert any(k in e["message"] for k in q)
+
+
+def test_endpoint_counts_the_new_components_and_ignores_blank_choices(client):
+    """A form's select with no matching option sends an empty value: the preset's own stands (GPT-2's gelu_new,
+    BERT's encoder arch), so the preset is still the published model."""
+    gpt2 = client.get("/api/v1/param-count", params={"preset": "gpt2-small", "act_fn": "", "arch": "decoder"}).json()
+    assert gpt2["config"]["act_fn"] == "gelu_new" and gpt2["published"] == gpt2["total"] == 124_439_808
+    bert = client.get("/api/v1/param-count", params={"preset": "bert-base", "arch": "", "norm": "post"}).json()
+    assert bert["config"]["arch"] == "encoder" and bert["published"] == 109_482_240
+    enc = ModelConfig(arch="encoder", act_fn="silu", pos_embed="rotary", self_attn_mask="padding")
+    out = client.get("/api/v1/param-count", params={"arch": "encoder", "act_fn": "silu", "pos_embed": "rotary"}).json()
+    assert out["total"] == numel(enc) and out["breakdown"]["positions"] == 0

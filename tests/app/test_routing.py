@@ -14,8 +14,8 @@ from model import threads
 def test_every_api_route_is_under_api_v1_and_wrapped(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert paths and all(p.startswith("/api/v1/") for p in paths)  # pages are not in the schema
-    from app.routers import generate, heads, models, next_token, param_count, readouts, timeline, trace
-    resources = (generate, heads, models, next_token, param_count, readouts, timeline, trace)
+    from app.routers import generate, heads, models, next_token, param_count, readouts, timeline, tokenize, trace
+    resources = (generate, heads, models, next_token, param_count, readouts, timeline, tokenize, trace)
     routes = [r for m in resources for r in m.router.routes]
     assert len(routes) == sum(len(methods) for methods in paths.values())
     assert all(getattr(r.endpoint, "_model_context", False) for r in routes)

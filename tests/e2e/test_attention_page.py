@@ -123,7 +123,7 @@ def test_grid_cell_opens_that_layer_and_head(page, server):
     lm = loaded_model(GPT)
     assert cells.count() == lm.cfg.n_layers * (lm.cfg.n_heads + 1)
     page.locator('#grid .grid-cell[data-layer="1"][data-head="3"]').click()
-    wait_ready(page)  # the charts redraw a frame apart
+    wait_ready(page)  # the click redraws the pattern (data-ready goes false at once, true once drawn)
     assert page.input_value("#layer") == "1" and page.input_value("#head") == "3"
     reference = torch_pattern(GPT, SENTENCE, "blocks.1.attn.hook_pattern")
     np.testing.assert_allclose(np.array(plot_z(page, "plot-pattern"), dtype=float), causal_view(reference[3]), atol=1e-4)
@@ -137,7 +137,6 @@ def test_url_reproduces_the_view(page, server, browser):
     page.select_option("#layer", "1")
     page.select_option("#head", "2")
     page.locator("#chips .chip").nth(5).click()
-    wait_ready(page)
     url = page.url
     before = table_weights(page)
     z_before = plot_z(page, "plot-pattern")

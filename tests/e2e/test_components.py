@@ -163,17 +163,16 @@ def test_parameter_calculator(page, server):
     assert int(page.locator("#total").get_attribute("data-total")) == out["total"]
     assert plot(page, "plot-breakdown", 0) == list(out["breakdown"].values())
     # GPT-2 small by hand: 12 blocks of 4·768² + 2·768·3072 weights and their biases, embeddings, 1024 positions,
-    # the final norm; the unembedding is tied and has no bias (124,439,808, the number Hugging Face's model has)
+    # the final norm; tied output and, as GPT-2, no unembedding bias
     d, m, V, L = 768, 3072, 50257, 12
     by_hand = V * d + 1024 * d + L * (4 * d * d + 4 * d + 2 * d * m + m + d + 4 * d) + 2 * d
-    assert out["total"] == by_hand
+    assert out["total"] == by_hand == 124_439_808
     # free inputs: change d_model and the count follows the arithmetic
     page.select_option("#preset", "")
     page.fill("#f-d_model", "512")
     page.fill("#f-n_heads", "8")
     page.click("#param-form button[type=submit]")
-    d = 512
-    # a custom config counts an unembedding bias b_U (V more), as the page's table says
+    d = 512  # a custom configuration starts from ModelConfig's defaults, which have the unembedding bias b_U
     by_hand = V * d + 1024 * d + L * (4 * d * d + 4 * d + 2 * d * m + m + d + 4 * d) + 2 * d + V
     page.wait_for_selector(f'#total[data-total="{by_hand}"]')
     # the loaded models: the arithmetic from their config equals sum(numel) of their modules

@@ -12,7 +12,8 @@ import pytest
 from .conftest import screenshot, wait_ready
 
 PAGES = ["/", "/trace", "/components/layer-norm", "/components/residual", "/components/ffn", "/components/positions",
-         "/components/masking", "/components/params", "/logit-lens", "/attention", "/sampling", "/compare", "/glossary"]
+         "/components/masking", "/components/params", "/logit-lens", "/attention", "/sampling", "/compare", "/glossary",
+         "/tokenizer"]
 
 CHECK = """() => {
   const out = [];

@@ -147,7 +147,7 @@ def load_as_user(spec: str, monkeypatch, cache: Path | None = None):
     registry = ModelRegistry(spec)
     assert not registry.problems, registry.problems
     (model_id,) = registry.ids
-    return registry.get(model_id)
+    return registry.model(model_id)
 
 
 def pad_batch(seqs: list[list[int]], pad: int, left: bool = False) -> tuple[torch.Tensor, torch.Tensor]:

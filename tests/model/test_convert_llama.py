@@ -19,6 +19,12 @@ def checkpoint(directory, kind: str):
         cfg = transformers.LlamaConfig(num_key_value_heads=2, rope_theta=500.0, tie_word_embeddings=False,
                                        **ids, **COMMON)
         model = transformers.LlamaForCausalLM
+    elif kind in ("llama3", "linear"):  # scaled rotary frequencies (Llama 3.x; linear position interpolation)
+        scaling = {"rope_type": kind, "factor": 8.0, "rope_theta": 500.0}
+        if kind == "llama3":  # with head_dim 16 and theta 500, wavelengths span 6 to 1,400: all three regimes
+            scaling.update(low_freq_factor=1.0, high_freq_factor=4.0, original_max_position_embeddings=32)
+        cfg = transformers.LlamaConfig(num_key_value_heads=2, rope_parameters=scaling, **ids, **COMMON)
+        model = transformers.LlamaForCausalLM
     elif kind == "smollm":
         cfg = transformers.LlamaConfig(num_key_value_heads=1, head_dim=8, tie_word_embeddings=True, **ids,
                                        **COMMON)
@@ -34,14 +40,21 @@ def checkpoint(directory, kind: str):
     return save(ref, tok, directory), ref
 
 
-@pytest.mark.parametrize("kind", ["llama", "smollm", "qwen2", "mistral"])
+@pytest.mark.parametrize("kind", ["llama", "llama3", "linear", "smollm", "qwen2", "mistral"])
 def test_directory_matches_transformers(tmp_path, monkeypatch, kind):
     path, ref = checkpoint(tmp_path / f"tiny-{kind}", kind)
     loaded = load_as_user(f"hf:{path}", monkeypatch)
     cfg = loaded.cfg
     assert cfg.norm_type == "rms" and cfg.act_fn == "swiglu" and cfg.pos_embed == "rotary"
     assert cfg.attn_bias == (kind == "qwen2") and not cfg.attn_out_bias
-    assert cfg.kv_heads == {"llama": 2, "smollm": 1, "qwen2": 2, "mistral": 2}[kind]
+    assert cfg.kv_heads == {"smollm": 1}.get(kind, 2)
+    assert cfg.rope_scaling == (kind if kind in ("llama3", "linear") else "default")
+    inv_freq = loaded.model.stack.rotary.inv_freq
+    torch.testing.assert_close(inv_freq, ref.model.rotary_emb.inv_freq, rtol=1e-6, atol=0)
+    if kind in ("llama3", "linear"):  # the scaling changed the frequencies (llama3: the first, shortest, kept)
+        plain = 1 / 500.0 ** (torch.arange(0, 16, 2) / 16)
+        assert (inv_freq < plain * 0.99).sum() >= (4 if kind == "llama3" else 8)
+        assert (kind == "linear") != torch.isclose(inv_freq[0], plain[0])
     assert sum(p.numel() for p in loaded.model.parameters()) == ref.num_parameters()
     if kind == "mistral":
         assert cfg.sliding_window == 4

@@ -41,7 +41,7 @@ def test_parse_specs():
 def test_empty_spec_serves_the_shipped_zoo_lazily():
     reg = ModelRegistry("")
     assert reg.ids == zoo.available() and not reg.problems and not reg.loaded()
-    assert reg.get("tiny-gpt").id == "tiny-gpt" and list(reg.loaded()) == ["tiny-gpt"]
+    assert reg.model("tiny-gpt").id == "tiny-gpt" and list(reg.loaded()) == ["tiny-gpt"]
 
 
 def test_problems_say_what_to_do(tmp_path):
@@ -57,25 +57,25 @@ def test_problems_say_what_to_do(tmp_path):
     msg = reg.problems["someone/not-cached"]
     assert "not in the Hugging Face cache" in msg and "snapshot_download('someone/not-cached')" in msg
     with pytest.raises(ModelUnavailable) as e:
-        reg.get("t5")
+        reg.model("t5")
     assert e.value.known and "cannot be loaded" in e.value.message
     with pytest.raises(ModelUnavailable) as e:
-        reg.get("gpt-5")
+        reg.model("gpt-5")
     assert not e.value.known and "tiny-gpt" in e.value.message
 
 
 def test_lru_eviction_under_the_memory_budget(tmp_path):
     paths = [tiny_gpt2(tmp_path / f"m{i}", i) for i in range(3)]
-    one = ModelRegistry(f"hf:{paths[0]}").get("m0")
+    one = ModelRegistry(f"hf:{paths[0]}").model("m0")
     size = sum(p.numel() * 4 for p in one.model.parameters())
     reg = ModelRegistry(",".join(["tiny-gpt"] + [f"hf:{p}" for p in paths]), budget_bytes=int(2.5 * size))
-    reg.get("m0"), reg.get("m1"), reg.get("tiny-gpt")
-    reg.get("m0")  # m1 is now the least recently used
-    reg.get("m2")
+    reg.model("m0"), reg.model("m1"), reg.model("tiny-gpt")
+    reg.model("m0")  # m1 is now the least recently used
+    reg.model("m2")
     assert set(reg.loaded()) == {"m0", "m2", "tiny-gpt"}  # shipped models are not counted, never evicted
     small = ModelRegistry(f"hf:{paths[0]}", budget_bytes=size // 2)
     with pytest.raises(ModelUnavailable, match="over the memory budget"):
-        small.get("m0")
+        small.model("m0")
 
 
 def test_concurrent_first_use_loads_once(tmp_path):
@@ -88,7 +88,7 @@ def test_concurrent_first_use_loads_once(tmp_path):
 
     reg = ModelRegistry("tiny-gpt", loader=slow_loader)
     got = []
-    threads = [threading.Thread(target=lambda: got.append(reg.get("tiny-gpt"))) for _ in range(4)]
+    threads = [threading.Thread(target=lambda: got.append(reg.model("tiny-gpt"))) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
@@ -103,6 +103,33 @@ def test_info_reads_configs_without_loading(tmp_path):
     assert not reg.loaded()
     assert hf.kind == "huggingface" and hf.cfg.n_layers == 1 and "gpt2" in hf.description
     assert shipped.cfg == zoo.load("tiny-gpt").cfg and shipped.description
-    assert hf.n_params == sum(p.numel() for p in reg.get("m0").model.parameters())
+    assert hf.n_params == sum(p.numel() for p in reg.model("m0").model.parameters())
     with pytest.raises(ModelUnavailable):
         reg.info("nope")
+
+
+def test_the_registry_is_a_read_only_mapping_that_loads_on_access(tmp_path):
+    path = tiny_gpt2(tmp_path / "m0")
+    reg = ModelRegistry(f"tiny-gpt,hf:{path},hf:{tmp_path}/missing")
+    assert list(reg) == ["tiny-gpt", "m0"] and len(reg) == 2
+    assert "m0" in reg and "missing" not in reg and "nope" not in reg and not reg.loaded()
+    assert reg["m0"] is reg.model("m0") and reg.get("nope") is None
+    reg.preload()  # the shipped ones
+    assert set(reg.loaded()) == {"m0", "tiny-gpt"}
+    with pytest.raises(KeyError, match="no config.json"):
+        reg["missing"]
+
+
+def test_a_cache_entry_without_weights_says_so(tmp_path, monkeypatch):
+    """A listing with the network on fetches config.json alone; offline, loading that entry later says the
+    weights are missing instead of failing somewhere else."""
+    from tests.model.hf_fixtures import hub_cache
+    path = tiny_gpt2(tmp_path / "m0")
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "config.json").write_text((path / "config.json").read_text())
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub_cache(tmp_path / "hub", "org/partial", partial)))
+    reg = ModelRegistry("hf:org/partial")
+    assert reg.info("org/partial").cfg.n_layers == 1  # the config is enough for a listing
+    with pytest.raises(ModelUnavailable, match="holds no weights"):
+        reg.model("org/partial")
