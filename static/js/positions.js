@@ -1,7 +1,8 @@
 // /components/positions: the model's own position table and position-similarity matrix
 // (GET /models/{id}/positions), and the shuffle check (POST /api/v1/shuffle) on the loaded decoder models.
-import { getJSON, postJSON } from './api.js';
+import { getJSON, modelInfo, postJSON } from './api.js';
 import { el } from './dom.js';
+import { purge } from './chart.js';
 import { heatmap } from './heatmap.js';
 import { $, boot, startPage } from './page.js';
 import { tokenNode, tokensText } from './tokens.js';
@@ -54,6 +55,19 @@ async function shuffle(page) {
 
 async function run(page) {
   const { model, n } = page.state;
+  const info = await modelInfo(model);
+  if (info.config.pos_embed === 'rotary') {
+    // rotary positions have no table to draw (the API says so with a 422): say so where the tables would be, and
+    // still run the shuffle check
+    $('status').textContent = `${model} has rotary positions: no table is added to its embeddings; its queries and keys are `
+      + 'rotated by position instead (the trace shows them as hook_rot_q / hook_rot_k).';
+    for (const id of ['plot-table', 'plot-sim']) {
+      purge($(id));
+      $(id).replaceChildren(el('p', { className: 'muted', textContent: 'No position table: this model rotates its queries and keys by position instead (rotary).' }));
+    }
+    await shuffle(page);
+    return;
+  }
   const out = await getJSON(`/api/v1/models/${encodeURIComponent(model)}/positions?n=${n}`);
   const pos = out.table.map((_, i) => i);
   $('status').textContent = out.kind === 'none'

@@ -139,7 +139,7 @@ def test_docs_work_offline(page, server):
 
 # ---------------------------------------------------------------------------------------------- page fixes
 def test_trace_opens_on_the_last_token_not_bos(page, server):
-    page.goto(server + "/trace")
+    page.goto(server + f"/trace?model={GPT}")
     wait_ready(page)
     chips = page.locator("#tokens .chip")
     pressed = [chips.nth(i).get_attribute("aria-pressed") for i in range(chips.count())]
