@@ -8,6 +8,8 @@ import { tokenPlotly } from './tokens.js';
 import { showUnknown } from './unk.js';
 import { param } from './url-state.js';
 
+const MAX_POINTS = 2000;
+
 async function run(page) {
   const { model, text, target, threshold } = page.state;
   const info = await modelInfo(model);
@@ -28,8 +30,13 @@ async function run(page) {
   const swiglu = info.config.act_fn === 'swiglu';
   const traces = [{ type: 'scatter', mode: 'lines', name: curve.fn, x: curve.x, y: curve.y, line: { color: PALETTE[0], width: 3 } }];
   if (!swiglu) {
-    traces.push({ type: 'scatter', mode: 'markers', name: 'this text’s hidden units (pre → post)', x: pre.flat(), y: post.flat(),
-      marker: { color: PALETTE[1], size: 5, opacity: 0.6 } });
+    // at most MAX_POINTS markers (an SVG scatter of 25 tokens × 512 units took ~0.5 s to draw here): every k-th unit
+    const xs = pre.flat();
+    const ys = post.flat();
+    const k = Math.max(1, Math.ceil(xs.length / MAX_POINTS));
+    const pick = (a) => (k === 1 ? a : a.filter((_, i) => i % k === 0));
+    traces.push({ type: 'scatter', mode: 'markers', x: pick(xs), y: pick(ys), marker: { color: PALETTE[1], size: 5, opacity: 0.6 },
+      name: `this text’s hidden units (pre → post${k > 1 ? `; 1 in ${k} of ${xs.length.toLocaleString('en')} shown` : ''})` });
   } else {
     traces.push({ type: 'histogram', name: 'gate values of this text', x: pre.flat(), yaxis: 'y2', opacity: 0.4, marker: { color: PALETTE[1] } });
   }

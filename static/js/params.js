@@ -169,10 +169,12 @@ async function run(page, isLatest) {
   }
   const q = query();
   for (const [name] of FIELDS) state[name] = q.get(name);
-  const [count] = await Promise.all([out || getJSON(`/api/v1/param-count?${q}`), isFirst ? loadedModels() : null]);
+  const table = isFirst ? loadedModels() : null;  // one count per loaded model: drawn after the chart
   isFirst = false;
+  const count = await (out || getJSON(`/api/v1/param-count?${q}`));
   if (!isLatest()) return;
   await renderCount(count);
+  await table;
 }
 let isFirst = true;
 

@@ -33,7 +33,8 @@ async function shuffle(page) {
   const decoders = boot.models.filter((m) => m.arch === 'decoder');
   const runs = decoders.flatMap((m) => [{ model: m.id, mask: null }, { model: m.id, mask: 'none' }]);
   const results = await Promise.all(runs.map((r) => postJSON('/api/v1/shuffle', { model: r.model, text: stext, seed, mask: r.mask })));
-  const first = results[0];
+  // the words as the page's model cut them (the first decoder's when the page shows an encoder-decoder)
+  const first = results.find((r) => r.model === page.state.model) || results[0];
   const words = el('p', {}, ['Original: ', el('span', { className: 'mono', id: 'shuffle-original', textContent: tokensText(first.tokens) }), el('br'),
     'Shuffled: ', el('span', { className: 'mono', id: 'shuffle-shuffled', textContent: tokensText(first.shuffled_tokens) })]);
   const head = el('tr', {}, ['model', 'positions', 'mask', 'next word (original)', 'next word (shuffled)', 'largest probability change', 'verdict']
