@@ -1,6 +1,6 @@
 // /components/positions: the model's own position table and position-similarity matrix
 // (GET /models/{id}/positions), and the shuffle check (POST /api/v1/shuffle) on the loaded decoder models.
-import { getJSON, postJSON } from './api.js';
+import { getJSON, modelInfo, postJSON } from './api.js';
 import { el } from './dom.js';
 import { heatmap } from './heatmap.js';
 import { $, boot, startPage } from './page.js';
@@ -52,9 +52,25 @@ async function shuffle(page) {
       + 'the same numbers. A causal mask alone already leaks order, since each position sees a different prefix.' }));
 }
 
+async function tableOf(model, n) {
+  const info = await modelInfo(model);
+  if (info.config.pos_embed === 'rotary') {  // no table to draw (the API would answer 422); the shuffle demo still runs
+    return { rotary: `${model} has rotary positions: no position vector is added to its embeddings` };
+  }
+  return getJSON(`/api/v1/models/${encodeURIComponent(model)}/positions?n=${n}`);
+}
+
 async function run(page) {
   const { model, n } = page.state;
-  const out = await getJSON(`/api/v1/models/${encodeURIComponent(model)}/positions?n=${n}`);
+  const out = await tableOf(model, n);
+  $('plot-table').closest('section').hidden = $('plot-sim').closest('section').hidden = Boolean(out.rotary);
+  if (out.rotary) {
+    $('status').textContent = `${out.rotary}. Each head's queries and keys are turned by an angle that grows with `
+      + 'the position, so a query·key product depends on how far apart the two tokens are. The shuffle demo below '
+      + 'still shows whether order matters.';
+    await shuffle(page);
+    return;
+  }
   const pos = out.table.map((_, i) => i);
   $('status').textContent = out.kind === 'none'
     ? `${model} adds no position vectors (pos_embed = none): the table is all zeros, so it sees a bag of words.`
