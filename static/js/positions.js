@@ -2,7 +2,6 @@
 // (GET /models/{id}/positions), and the shuffle check (POST /api/v1/shuffle) on the loaded decoder models.
 import { getJSON, modelInfo, postJSON } from './api.js';
 import { el } from './dom.js';
-import { purge } from './chart.js';
 import { heatmap } from './heatmap.js';
 import { $, boot, startPage } from './page.js';
 import { tokenNode, tokensText } from './tokens.js';
@@ -33,8 +32,7 @@ async function shuffle(page) {
   const decoders = boot.models.filter((m) => m.arch === 'decoder');
   const runs = decoders.flatMap((m) => [{ model: m.id, mask: null }, { model: m.id, mask: 'none' }]);
   const results = await Promise.all(runs.map((r) => postJSON('/api/v1/shuffle', { model: r.model, text: stext, seed, mask: r.mask })));
-  // the words as the page's model cut them (the first decoder's when the page shows an encoder-decoder)
-  const first = results.find((r) => r.model === page.state.model) || results[0];
+  const first = results[0];
   const words = el('p', {}, ['Original: ', el('span', { className: 'mono', id: 'shuffle-original', textContent: tokensText(first.tokens) }), el('br'),
     'Shuffled: ', el('span', { className: 'mono', id: 'shuffle-shuffled', textContent: tokensText(first.shuffled_tokens) })]);
   const head = el('tr', {}, ['model', 'positions', 'mask', 'next word (original)', 'next word (shuffled)', 'largest probability change', 'verdict']
@@ -54,22 +52,25 @@ async function shuffle(page) {
       + 'the same numbers. A causal mask alone already leaks order, since each position sees a different prefix.' }));
 }
 
+async function tableOf(model, n) {
+  const info = await modelInfo(model);
+  if (info.config.pos_embed === 'rotary') {  // no table to draw (the API would answer 422); the shuffle demo still runs
+    return { rotary: `${model} has rotary positions: no position vector is added to its embeddings` };
+  }
+  return getJSON(`/api/v1/models/${encodeURIComponent(model)}/positions?n=${n}`);
+}
+
 async function run(page) {
   const { model, n } = page.state;
-  const info = await modelInfo(model);
-  if (info.config.pos_embed === 'rotary') {
-    // rotary positions have no table to draw (the API says so with a 422): say so where the tables would be, and
-    // still run the shuffle check
-    $('status').textContent = `${model} has rotary positions: no table is added to its embeddings; its queries and keys are `
-      + 'rotated by position instead (the trace shows them as hook_rot_q / hook_rot_k).';
-    for (const id of ['plot-table', 'plot-sim']) {
-      purge($(id));
-      $(id).replaceChildren(el('p', { className: 'muted', textContent: 'No position table: this model rotates its queries and keys by position instead (rotary).' }));
-    }
+  const out = await tableOf(model, n);
+  $('plot-table').closest('section').hidden = $('plot-sim').closest('section').hidden = Boolean(out.rotary);
+  if (out.rotary) {
+    $('status').textContent = `${out.rotary}. Each head's queries and keys are turned by an angle that grows with `
+      + 'the position, so a query·key product depends on how far apart the two tokens are. The shuffle demo below '
+      + 'still shows whether order matters.';
     await shuffle(page);
     return;
   }
-  const out = await getJSON(`/api/v1/models/${encodeURIComponent(model)}/positions?n=${n}`);
   const pos = out.table.map((_, i) => i);
   $('status').textContent = out.kind === 'none'
     ? `${model} adds no position vectors (pos_embed = none): the table is all zeros, so it sees a bag of words.`
