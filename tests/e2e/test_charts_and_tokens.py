@@ -7,10 +7,9 @@ from urllib.parse import quote, urlparse
 
 import pytest
 
-from model.zoo import DEFAULT_MODEL
 
 from .conftest import screenshot, wait_ready
-from .helpers import api, loaded_model
+from .helpers import api
 
 GPT, TRANSLATOR = "tiny-gpt", "tiny-translator"
 CHART_PAGES = ["/", "/trace?step=9", "/components/layer-norm", "/components/residual", "/components/ffn",
@@ -145,8 +144,7 @@ def test_trace_opens_on_the_last_token_not_bos(page, server):
     wait_ready(page)
     chips = page.locator("#tokens .chip")
     pressed = [chips.nth(i).get_attribute("aria-pressed") for i in range(chips.count())]
-    tok = loaded_model(DEFAULT_MODEL).tokenizer  # the page opens on the default model; its first token is <bos>'s
-    assert pressed[-1] == "true" and pressed[0] == "false" and chips.first.text_content() == tok.decode([tok.bos_id])[0]
+    assert pressed[-1] == "true" and pressed[0] == "false" and chips.first.text_content() == "<bos>"
 
 
 def test_positions_verdicts_state_their_thresholds(page, server):
@@ -208,7 +206,7 @@ def test_compare_results_go_stale_or_rerun(page, server):
 def test_texts_keep_their_newlines_and_enter_runs(page, server):
     """The text fields are textareas: a newline in a link's text survives (a one-line input dropped it), Enter runs
     the page as in a one-line field, Shift+Enter adds a line."""
-    page.goto(f"{server}/logit-lens?model={GPT}&text=" + quote("the cat\nsees the dog"))
+    page.goto(f"{server}/logit-lens?text=" + quote("the cat\nsees the dog"))  # the default, byte-level model
     wait_ready(page)
     assert page.input_value("#text") == "the cat\nsees the dog" and "%0A" in page.url
     page.fill("#text", "the dog")
