@@ -50,6 +50,7 @@ class Recipe:
     timeline: tuple[int, ...] = field(default=())  # steps at which to keep a snapshot
     eval_every: int = 50  # steps between held-out measurements (the metrics curve)
     p_repeat: float = 0.0  # english-bpe: share of training windows holding a repeated passage
+    p_synth: float = 0.0  # english-bpe: share of training windows made of random tokens repeated
     half: bool = False  # save the weights (and timeline snapshots) as float16
 
 
@@ -73,8 +74,9 @@ def _short(cfg: ModelConfig, what: str, **kw) -> Recipe:
 
 
 RECIPES: dict[str, Recipe] = {
-    "english-gpt": Recipe(ENGLISH, _ENGLISH, corpus="english-bpe", steps=2000, batch=32, lr=3e-3, warmup=200,
-                          eval_every=100, p_repeat=0.5, timeline=(0, 100, 250, 500, 750, 1000, 1500, 2000)),
+    "english-gpt": Recipe(ENGLISH, _ENGLISH, corpus="english-bpe", steps=4000, batch=32, lr=3e-3, warmup=200,
+                          eval_every=100, p_repeat=0.5, p_synth=0.3,
+                          timeline=(0, 250, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000, 4000)),
     "english-gpt-short": _short(ENGLISH, "with nothing removed: the reference for the removal variants"),
     "english-gpt-short-no-ln": _short(ENGLISH.replace(norm="none"), "without any layer norm"),
     "english-gpt-short-no-residual": _short(ENGLISH.replace(residual=False), "without residual connections"),
@@ -202,7 +204,8 @@ class _EnglishTask:
         self.rng = random.Random(recipe.seed + 2)
 
     def loss(self, model) -> torch.Tensor:
-        seq = english.sample_batch(self.train, self.rng, self.recipe.batch, model.cfg.n_ctx, self.recipe.p_repeat)
+        seq = english.sample_batch(self.train, self.rng, self.recipe.batch, model.cfg.n_ctx, self.recipe.p_repeat,
+                                   self.recipe.p_synth, self.tok)
         logits = model(seq[:, :-1])
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), seq[:, 1:].reshape(-1))
 
@@ -283,7 +286,9 @@ def train(model_id: str, out: Path = zoo.CHECKPOINT_DIR, steps: int | None = Non
         window.append(loss.item())
         if len(window) == 10 or step == steps - 1:
             losses.append([step + 1, round(sum(window) / len(window), 4)])
-            bar.set_postfix(loss=f"{losses[-1][1]:.3f}")
+            probed = {k[:4]: f"{v:.2f}" for k, v in metrics_curve[-1][1].items() if k in probes.BEHAVIOURS} \
+                if metrics_curve else {}
+            bar.set_postfix(loss=f"{losses[-1][1]:.3f}", **probed)
             window = []
     snapshot(steps)
     measure(steps)
@@ -294,7 +299,7 @@ def train(model_id: str, out: Path = zoo.CHECKPOINT_DIR, steps: int | None = Non
     loaded.meta["training"] = {"steps": steps, "batch": recipe.batch, "lr": recipe.lr, "seed": recipe.seed,
                                "threads": threads, "seconds": round(seconds, 1), "loss_every": 10, "losses": losses,
                                "eval_every": recipe.eval_every, "metrics_curve": metrics_curve,
-                               "p_repeat": recipe.p_repeat,
+                               "p_repeat": recipe.p_repeat, "p_synth": recipe.p_synth,
                                "command": f"python -m model.train --model {model_id}"
                                + (f" --seed {seed}" if seed is not None else "")}
     loaded.meta["metrics"] = task.metrics(loaded)
