@@ -4,9 +4,10 @@
 - `streams(tok, part)`: each source's documents as one token stream, every document preceded by end-of-text.
 - `sample_batch`: random windows of n_ctx + 1 tokens, sources mixed by their size. A share `p_repeat` of the
   windows gets a passage of 8-40 of its own tokens written again later in the window: a repeated passage is
-  what an induction head can predict, so this brings one on (docs/english.md measures the effect). A share
-  `p_synth` of the windows are random tokens written several times over (`random_repeats`): there, only an
-  induction head lowers the loss.
+  what an induction head can predict, so this brings one on (docs/english.md measures the effect).
+- `repeated_random_batch` / `repeated_text_batch`: short sequences (random tokens, or a passage of the text)
+  written twice, trained on beside the text windows (the recipe's `synth_batch`): the second copy is what an
+  induction head predicts, and in a short sequence the head finds its key soon (docs/english.md).
 - `heldout_loss`: mean next-token loss in nats per token on each source's held-out stream, in consecutive
   windows; `bigram_loss`: the same for an interpolated bigram fitted on the training stream (the baseline).
 """
@@ -25,7 +26,7 @@ from .tokenizer import BPETokenizer, train_bpe
 VOCAB_SIZE = 4096
 TOKENIZER_FILE = "english-bpe.tokenizer.json"
 REPEAT_MIN, REPEAT_MAX = 8, 40
-SYNTH_MIN, SYNTH_MAX = 8, 60
+SYNTH_MIN, SYNTH_MAX = 8, 24
 
 
 def tokenizer() -> BPETokenizer:
@@ -45,30 +46,45 @@ def streams(tok: BPETokenizer, part: str) -> dict[str, np.ndarray]:
     return out
 
 
-def random_repeats(rng: random.Random, length: int, vocab: int, specials: set[int], eot_id: int) -> np.ndarray:
-    """One window of `length` tokens: end-of-text, then a run of SYNTH_MIN-SYNTH_MAX random ordinary tokens
-    written again and again until the window is full. Only copying the earlier run predicts the copies."""
-    n = rng.randint(SYNTH_MIN, SYNTH_MAX)
-    run = []
-    while len(run) < n:
-        t = rng.randrange(vocab)
-        if t not in specials:
-            run.append(t)
-    reps = -(-(length - 1) // n)
-    return np.asarray([eot_id] + (run * reps)[:length - 1], dtype=np.int32)
+def repeated_random_batch(rng: random.Random, n: int, vocab: int, specials: set[int], eot_id: int
+                          ) -> tuple[torch.Tensor, int]:
+    """`n` short sequences `end-of-text r_1 … r_L r_1 … r_L` of L random ordinary tokens (L drawn from
+    SYNTH_MIN-SYNTH_MAX, the same for the batch): the probe's input (model/probes.py), short. Returns the
+    [n, 1 + 2L] tokens and L. Only copying the first run predicts the second, so its loss is what an induction
+    head lowers; short sequences make the head form sooner (the time to find the right key among T grows with T)."""
+    length = rng.randint(SYNTH_MIN, SYNTH_MAX)
+    ordinary = [t for t in range(vocab) if t not in specials]
+    rows = []
+    for _ in range(n):
+        run = [ordinary[rng.randrange(len(ordinary))] for _ in range(length)]
+        rows.append([eot_id] + run + run)
+    return torch.tensor(rows), length
+
+
+def repeated_text_batch(data: dict[str, np.ndarray], rng: random.Random, n: int, eot_id: int
+                        ) -> tuple[torch.Tensor, int]:
+    """`n` short sequences `end-of-text p_1 … p_L p_1 … p_L`: a passage of L consecutive training tokens (L drawn
+    from SYNTH_MIN-SYNTH_MAX, the same for the batch; sources weighted by size) written twice. The first copy is
+    ordinary text to predict, the second is what an induction head predicts. Returns the tokens and L."""
+    length = rng.randint(SYNTH_MIN, SYNTH_MAX)
+    names = sorted(data)
+    weights = [len(data[k]) for k in names]
+    rows = []
+    for _ in range(n):
+        stream = data[rng.choices(names, weights)[0]]
+        start = rng.randrange(len(stream) - length)
+        run = stream[start:start + length].tolist()
+        rows.append([eot_id] + run + run)
+    return torch.tensor(rows), length
 
 
 def sample_batch(data: dict[str, np.ndarray], rng: random.Random, batch: int, n_ctx: int,
-                 p_repeat: float, p_synth: float = 0.0, tok: BPETokenizer | None = None) -> torch.Tensor:
-    """[batch, n_ctx + 1] windows (inputs are [:, :-1], labels [:, 1:]). A share `p_synth` of the windows are
-    random tokens repeated (`random_repeats`, which needs `tok`) instead of text."""
+                 p_repeat: float) -> torch.Tensor:
+    """[batch, n_ctx + 1] windows (inputs are [:, :-1], labels [:, 1:])."""
     names = sorted(data)
     weights = [len(data[n]) for n in names]
     rows = []
     for _ in range(batch):
-        if p_synth and rng.random() < p_synth:
-            rows.append(random_repeats(rng, n_ctx + 1, len(tok), tok.specials, tok.eot_id))
-            continue
         stream = data[rng.choices(names, weights)[0]]
         start = rng.randrange(len(stream) - n_ctx - 1)
         w = stream[start:start + n_ctx + 1].copy()

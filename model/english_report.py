@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from . import doc_block, english, probes, zoo
+from . import doc_block, english, probes, timeline, zoo
 
 MAIN = "english-gpt"
 SHORT = ["english-gpt-short", "english-gpt-short-no-ln", "english-gpt-short-no-residual",
@@ -52,19 +52,22 @@ def markdown(directory: Path = zoo.CHECKPOINT_DIR, with_samples: bool = True) ->
     for src, loss in met["heldout_loss"].items():
         b = met["bigram_loss"][src]
         lines.append(f"| {src} | {loss:.3f} | {b['loss']:.3f} (λ {b['lambda']}) | {loss - b['loss']:+.3f} |")
-    lines += ["", f"{tr['steps']:,} steps of {tr['batch']} windows × 128 tokens, {tr['threads']} thread, "
+    synth = (f", and {tr['synth_batch']} short random sequences written twice (model/english.py "
+             f"`repeated_random_batch`)" if tr.get("synth_batch") else "")
+    lines += ["", f"{tr['steps']:,} steps of {tr['batch']} windows × 128 tokens{synth}, {tr['threads']} thread, "
               f"{tr['seconds'] / 60:.0f} minutes; {tr['p_repeat']:.0%} of the windows hold a repeated passage.", "",
               "### Heads (generic probes, model/probes.py)", "", "| behaviour | best head | score |", "|---|---|---|"]
     scores = head_scores(zoo.load(MAIN, directory))
     for b in probes.BEHAVIOURS:
         layer, head, score = probes.best(scores, b)
         lines.append(f"| {b} | {layer} head {head} | {score:.3f} |")
-    curve = tr["metrics_curve"]
-    lines += ["", "Best head per behaviour along training (the /attention step slider shows the snapshots):", "",
-              "| step | " + " | ".join(str(s) for s, _ in curve[::5]) + " |",
-              "|---" * (len(curve[::5]) + 1) + "|"]
-    lines += [f"| {b} | " + " | ".join(f"{c[b]:.2f}" for _, c in curve[::5]) + " |" for b in probes.BEHAVIOURS]
-    lines += ["", "### What breaks if you remove it (400 steps each, same data, seed and batches)", "",
+    snaps = set(timeline.list_steps(timeline.timeline_dir(directory, MAIN)))
+    curve = [(s, c) for s, c in tr["metrics_curve"] if s in snaps] or tr["metrics_curve"][::5]
+    lines += ["", "Best head per behaviour along training, at the snapshots the /attention step slider shows:", "",
+              "| step | " + " | ".join(f"{s:,}" for s, _ in curve) + " |", "|---" * (len(curve) + 1) + "|"]
+    lines += [f"| {b} | " + " | ".join(f"{c[b]:.2f}" for _, c in curve) + " |" for b in probes.BEHAVIOURS]
+    short = _meta(SHORT[0], directory)["training"]["steps"] if (directory / f"{SHORT[0]}.json").exists() else 0
+    lines += ["", f"### What breaks if you remove it ({short:,} steps each, same data, seed and batches)", "",
               "| model | removed | held-out austen | held-out wordnet | best induction | best previous-token |",
               "|---|---|---|---|---|---|"]
     for mid in SHORT:

@@ -19,7 +19,7 @@ from . import zoo
 from .transformer import run_with_cache
 
 _STEP_FILE = re.compile(r"^step-(\d{5})\.json$")
-MAX_CACHED = 8  # snapshots kept in memory (tiny-gpt keeps 8; each is ~0.1 M parameters)
+MAX_CACHED = 16  # snapshots kept in memory: every one a model keeps (tiny-gpt 8, english-gpt 11; 0.1-0.9 M parameters each)
 
 
 def timeline_dir(checkpoint_dir: Path, model_id: str) -> Path:

@@ -50,41 +50,47 @@ class Recipe:
     timeline: tuple[int, ...] = field(default=())  # steps at which to keep a snapshot
     eval_every: int = 50  # steps between held-out measurements (the metrics curve)
     p_repeat: float = 0.0  # english-bpe: share of training windows holding a repeated passage
-    p_synth: float = 0.0  # english-bpe: share of training windows made of random tokens repeated
+    synth_batch: int = 0  # english-bpe: short sequences written twice, per step, beside the text windows
+    synth_source: str = "random"  # what they are made of: "random" tokens (loss on the second copy only) or
+    # "text" passages (loss on both copies: the first is ordinary text)
+    synth_weight: float = 1.0  # their loss's weight in the step's loss (the text windows' loss has weight 1)
     half: bool = False  # save the weights (and timeline snapshots) as float16
 
 
 _GPT = "Decoder-only, 2 layers × 4 heads, d_model 64, trained on synthetic English with subject-verb agreement " \
        "across relative clauses and 'it' referring back to an object."
-# Rotary positions (q and k rotated by position, nothing added to the stream). Two earlier runs on this machine:
+# Rotary positions (q and k rotated by position, nothing added to the stream). Earlier runs on this machine:
 # learned positions learned the language well but had a previous-token head of only 0.15 and no induction head by
 # step 1,500; the fixed sinusoidal table (amplitude 1 against token embeddings of std 0.06) was still at 5.87 nats
-# at step 469, where learned positions were at 4.75 by step 387.
+# at step 469, where learned positions were at 4.75 by step 387. Repeated passages in the text windows alone (and
+# random-token repeats filling 128-token windows) brought no induction head in 1,000-2,000 steps; short random
+# sequences written twice (`synth_batch`, beside the text) bring one within a few hundred (docs/english.md).
 ENGLISH = ModelConfig(arch="decoder", d_model=128, n_heads=4, n_layers=2, d_mlp=512, n_ctx=128, act_fn="gelu",
                       pos_embed="rotary", norm="pre", tie_embeddings=True)
 _ENGLISH = ("Decoder-only, 2 layers × 4 heads, d_model 128, rotary positions, byte-level BPE (4,096 tokens), "
-            "trained on real English: Jane Austen's novels and WordNet's example sentences, half the windows with a "
-            "repeated passage. It has a previous-token head; no induction head formed (docs/english.md).")
-_SHORT = dict(corpus="english-bpe", steps=400, batch=32, lr=3e-3, warmup=100, eval_every=100, p_repeat=0.5,
-              half=True)
+            "trained on real English (Jane Austen's novels and WordNet's example sentences, half the windows with a "
+            "repeated passage) and on short random sequences written twice: it has a previous-token head in layer "
+            "0 and induction heads in layer 1 (docs/english.md).")
+_SHORT = dict(corpus="english-bpe", steps=800, batch=32, lr=3e-3, warmup=100, eval_every=100, p_repeat=0.5,
+              synth_batch=32, half=True)
 
 
 def _short(cfg: ModelConfig, what: str, **kw) -> Recipe:
-    return Recipe(cfg, f"english-gpt-short {what} (400 steps, the same data and seed).", **{**_SHORT, **kw})
+    return Recipe(cfg, f"english-gpt-short {what} (800 steps, the same data and seed).", **{**_SHORT, **kw})
 
 
 RECIPES: dict[str, Recipe] = {
-    "english-gpt": Recipe(ENGLISH, _ENGLISH, corpus="english-bpe", steps=4000, batch=32, lr=3e-3, warmup=200,
-                          eval_every=100, p_repeat=0.5, p_synth=0.3,
-                          timeline=(0, 250, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000, 4000)),
+    "english-gpt": Recipe(ENGLISH, _ENGLISH, corpus="english-bpe", steps=3000, batch=32, lr=3e-3, warmup=200,
+                          eval_every=100, p_repeat=0.5, synth_batch=32, synth_weight=0.25,
+                          timeline=(0, 100, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000)),
     "english-gpt-short": _short(ENGLISH, "with nothing removed: the reference for the removal variants"),
     "english-gpt-short-no-ln": _short(ENGLISH.replace(norm="none"), "without any layer norm"),
     "english-gpt-short-no-residual": _short(ENGLISH.replace(residual=False), "without residual connections"),
     "english-gpt-short-no-ffn": _short(ENGLISH.replace(mlp=False), "without the feed-forward sublayers"),
     "english-gpt-short-no-pos": _short(ENGLISH.replace(pos_embed="none"), "without positional embeddings"),
     "english-gpt-short-post-ln": _short(ENGLISH.replace(norm="post"), "with post-LN blocks"),
-    "english-gpt-short-no-repeats": _short(ENGLISH, "trained without repeated passages (p_repeat 0)",
-                                           p_repeat=0.0),
+    "english-gpt-short-no-repeats": _short(ENGLISH, "trained on the text alone: no repeated passages, no random "
+                                           "sequences written twice", p_repeat=0.0, synth_batch=0),
     "tiny-gpt": Recipe(GPT_BASE, _GPT, timeline=(0, 25, 75, 150, 300, 600, 1000, 1500)),
     "tiny-gpt-no-ln": Recipe(GPT_BASE.replace(norm="none"), "tiny-gpt without any layer norm (same recipe)."),
     "tiny-gpt-no-residual": Recipe(GPT_BASE.replace(residual=False),
@@ -204,10 +210,22 @@ class _EnglishTask:
         self.rng = random.Random(recipe.seed + 2)
 
     def loss(self, model) -> torch.Tensor:
-        seq = english.sample_batch(self.train, self.rng, self.recipe.batch, model.cfg.n_ctx, self.recipe.p_repeat,
-                                   self.recipe.p_synth, self.tok)
+        seq = english.sample_batch(self.train, self.rng, self.recipe.batch, model.cfg.n_ctx, self.recipe.p_repeat)
         logits = model(seq[:, :-1])
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), seq[:, 1:].reshape(-1))
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), seq[:, 1:].reshape(-1))
+        r = self.recipe
+        if r.synth_batch:
+            if r.synth_source == "text":
+                rep, length = english.repeated_text_batch(self.train, self.rng, r.synth_batch, self.tok.eot_id)
+                first = 0  # every label: the first copy is text to predict, the second is a copy
+            else:
+                rep, length = english.repeated_random_batch(self.rng, r.synth_batch, len(self.tok),
+                                                            self.tok.specials, self.tok.eot_id)
+                first = length + 1  # the second copy after its first token: nothing else predicts random tokens
+            out = model(rep[:, :-1])[:, first:]
+            synth = F.cross_entropy(out.reshape(-1, out.shape[-1]), rep[:, first + 1:].reshape(-1))
+            loss = loss + r.synth_weight * synth
+        return loss
 
     def _probe(self, model) -> dict:
         scores = probes.head_scores(model, len(self.tok), self.tok.bos_id, self.tok.specials)
@@ -299,7 +317,8 @@ def train(model_id: str, out: Path = zoo.CHECKPOINT_DIR, steps: int | None = Non
     loaded.meta["training"] = {"steps": steps, "batch": recipe.batch, "lr": recipe.lr, "seed": recipe.seed,
                                "threads": threads, "seconds": round(seconds, 1), "loss_every": 10, "losses": losses,
                                "eval_every": recipe.eval_every, "metrics_curve": metrics_curve,
-                               "p_repeat": recipe.p_repeat, "p_synth": recipe.p_synth,
+                               "p_repeat": recipe.p_repeat, "synth_batch": recipe.synth_batch,
+                               "synth_source": recipe.synth_source, "synth_weight": recipe.synth_weight,
                                "command": f"python -m model.train --model {model_id}"
                                + (f" --seed {seed}" if seed is not None else "")}
     loaded.meta["metrics"] = task.metrics(loaded)
