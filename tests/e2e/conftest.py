@@ -2,7 +2,8 @@
 
 - `server` (session): starts `uvicorn app.main:app` as a subprocess (XRAY_TORCH_THREADS=1; any other XRAY_*
   variables of the test process, e.g. XRAY_CHECKPOINT_DIR, are passed through), waits until it answers,
-  yields its base URL and stops it at the end.
+  yields its base URL and stops it at the end. `serve(extra_env)` starts another one (e.g. XRAY_MODELS naming a
+  Hugging Face checkpoint a test built), so the shared server keeps its models and its start-up time.
 - `browser` (session): Chromium at /usr/bin/chromium. A missing browser FAILS the run (CI must install it);
   Playwright's own browser download is never used.
 - `page`: a fresh page whose console errors, uncaught page errors and dialogs (alert/confirm) are recorded;
@@ -20,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -53,10 +55,13 @@ def _wait_ready(url: str, proc: subprocess.Popen, log_path: Path) -> None:
     raise RuntimeError(f"server not ready after {STARTUP_TIMEOUT_S}s:\n{log_path.read_text(errors='replace')[-4000:]}")
 
 
-@pytest.fixture(scope="session")
-def server():
+@contextmanager
+def serve(extra_env: dict[str, str] | None = None):
+    """A uvicorn server of the app on a free port (one torch thread) with the test process's environment plus
+    `extra_env`; yields its base URL and stops it on exit."""
     port = _free_port()
-    env = {**os.environ, "XRAY_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "XRAY_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1",
+           **(extra_env or {})}
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / f"uvicorn-e2e-{port}.log"
     log = open(log_path, "wb")
@@ -74,6 +79,12 @@ def server():
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server():
+    with serve() as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

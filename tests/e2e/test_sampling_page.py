@@ -43,7 +43,7 @@ def open_page(page, server, query=""):
 
 def test_temperature_slider_shows_recomputed_probabilities(page, server):
     open_page(page, server, f"?model={GPT}&text=" + PROMPT.replace(" ", "+"))
-    logits = api(server, "/api/v1/next-token", {"model": GPT, "text": PROMPT, "temperature": 1})["logits"]
+    logits = api(server, "/api/v1/next-token", {"model": GPT, "text": PROMPT, "temperature": 1, "full": True})["logits"]
     # move the temperature slider with the keyboard: 1.00 -> 0.50 in ten steps of 0.05
     page.focus("#temperature")
     for _ in range(10):
@@ -69,13 +69,13 @@ def test_temperature_slider_shows_recomputed_probabilities(page, server):
 
 def test_top_k_and_top_p_cut_the_same_mass_as_the_server(page, server):
     open_page(page, server, f"?model={GPT}&text=" + PROMPT.replace(" ", "+"))
-    logits = api(server, "/api/v1/next-token", {"model": GPT, "text": PROMPT, "temperature": 1})["logits"]
+    logits = api(server, "/api/v1/next-token", {"model": GPT, "text": PROMPT, "temperature": 1, "full": True})["logits"]
     set_slider(page, "#temperature", 1.5)
     set_slider(page, "#top-k", 6)
     set_slider(page, "#top-p", 0.7)
     rows, stats, _ = shown(page)
     _, probs, cut_k, cut_p, entropy = np_filter(logits, 1.5, 6, 0.7)
-    server_view = api(server, "/api/v1/next-token", {"model": GPT, "text": PROMPT, "temperature": 1.5, "top_k": 6, "top_p": 0.7})
+    server_view = api(server, "/api/v1/next-token", {"model": GPT, "text": PROMPT, "temperature": 1.5, "top_k": 6, "top_p": 0.7, "full": True})
     assert abs(stats["cutByTopK"] - cut_k) < 1e-9 and abs(stats["cutByTopK"] - server_view["cut_by_top_k"]) < 1e-6
     assert abs(stats["cutByTopP"] - cut_p) < 1e-9 and abs(stats["cutByTopP"] - server_view["cut_by_top_p"]) < 1e-6
     assert stats["kept"] == np.count_nonzero(probs) == len(server_view["candidates"])
@@ -141,7 +141,7 @@ def test_hostile_text_is_shown_as_text(page, server):
 def test_translator_step_extends_the_target(page, server):
     source, target = "the red cat sees the big dog", "le chat"
     open_page(page, server, f"?model={TRANSLATOR}&text=" + source.replace(" ", "+") + "&target=" + target.replace(" ", "+") + "&seed=3")
-    out = api(server, "/api/v1/next-token", {"model": TRANSLATOR, "text": source, "target": target, "temperature": 1})
+    out = api(server, "/api/v1/next-token", {"model": TRANSLATOR, "text": source, "target": target, "temperature": 1, "full": True})
     rows, stats, _ = shown(page)
     _, probs, _, _, entropy = np_filter(out["logits"], 1.0)
     np.testing.assert_allclose([r[1] for r in rows], probs[[r[0] for r in rows]], atol=1e-9)
