@@ -1,21 +1,15 @@
 """Security headers on every response (pure ASGI middleware, so streaming and gzip are untouched).
 
-Pages get a strict Content-Security-Policy: scripts only from this origin (the one inline <script> is the
-`type="application/json"` data block, which is not executed and which CSP does not block), no plugins, no
-framing. /docs and /redoc load Swagger UI / ReDoc from the jsdelivr CDN with an inline bootstrap script, so
-they get their own relaxed policy.
+Every response gets one strict Content-Security-Policy: scripts only from this origin (the one inline <script> is
+the `type="application/json"` data block, which is not executed and which CSP does not block), no plugins, no
+framing. /docs is no exception: it serves Swagger UI from the swagger-ui-bundle-v2 package with its start-up in
+a file (static/js/swagger-init.js), so it needs no CDN and no inline script.
 """
 from __future__ import annotations
 
 STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
               "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; "
               "form-action 'self'")
-DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com "
-            "https://cdn.redoc.ly; font-src 'self' data: https://fonts.gstatic.com; worker-src 'self' blob:; "
-            "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
-DOCS_PATHS = ("/docs", "/redoc")
-
 
 class SecurityHeaders:
     def __init__(self, app):
@@ -24,8 +18,7 @@ class SecurityHeaders:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        path = scope.get("path", "")
-        csp = DOCS_CSP if path.startswith(DOCS_PATHS) else STRICT_CSP
+        csp = STRICT_CSP
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import socket
 import statistics
 import subprocess
@@ -29,10 +28,11 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from bench.machine import describe
+from model import doc_block
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- page-timing:start -->", "<!-- page-timing:end -->"
+BLOCK = "page-timing"  # the generated block of docs/benchmarks.md (model/doc_block.py)
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAGES = ["/", "/trace", "/components/layer-norm", "/components/residual", "/components/ffn", "/components/positions",
@@ -137,13 +137,8 @@ def main() -> None:
     print(text)
     if args.no_write:
         return
-    doc = DOC.read_text()
-    block = f"{START}\n{head}\n\n{text}\n{END}"
-    if START in doc:
-        doc = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, doc, flags=re.S)
-    else:
-        doc = doc.rstrip() + "\n\n## Pages: time to the first useful picture (`bench/page_timing.py`)\n\n" + block + "\n"
-    DOC.write_text(doc)
+    doc_block.write(DOC, BLOCK, f"{head}\n\n{text}",
+                    heading="## Pages: time to the first useful picture (`bench/page_timing.py`)")
 
 
 if __name__ == "__main__":

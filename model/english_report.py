@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from . import english, probes, zoo
+from . import doc_block, english, probes, zoo
 
 MAIN = "english-gpt"
 SHORT = ["english-gpt-short", "english-gpt-short-no-ln", "english-gpt-short-no-residual",
@@ -26,7 +26,7 @@ REMOVED = {"english-gpt-short": "nothing (reference: pre-LN)", "english-gpt-shor
            "english-gpt-short-post-ln": "pre-LN → post-LN",
            "english-gpt-short-no-repeats": "repeated passages in the training data"}
 PROMPTS = ["It was a truth", "She walked into the garden and", "The children were playing", "My sister bought"]
-START, END = "<!-- english-report:start -->", "<!-- english-report:end -->"
+BLOCK = "english-report"  # the generated block of docs/english.md (model/doc_block.py)
 
 
 def _meta(model_id: str, directory: Path = zoo.CHECKPOINT_DIR) -> dict:
@@ -82,10 +82,7 @@ def markdown(directory: Path = zoo.CHECKPOINT_DIR, with_samples: bool = True) ->
 
 
 def write(path: Path) -> None:
-    text = path.read_text()
-    head, rest = text.split(START, 1)
-    tail = rest.split(END, 1)[1]
-    path.write_text(f"{head}{START}\n{markdown()}\n{END}{tail}")
+    doc_block.write(path, BLOCK, markdown())
 
 
 def main(argv: list[str] | None = None) -> None:

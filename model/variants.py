@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from . import data, evaluate, zoo
+from . import data, doc_block, evaluate, zoo
 
 VARIANTS = ["tiny-gpt", "tiny-gpt-no-ln", "tiny-gpt-no-residual", "tiny-gpt-no-ffn", "tiny-gpt-no-pos",
             "tiny-gpt-post-ln", "tiny-gpt-deep", "tiny-gpt-deep-post-ln", "tiny-gpt-deep-post-ln-warmup"]
@@ -24,7 +24,7 @@ REMOVED = {"tiny-gpt": "nothing (reference: pre-LN)", "tiny-gpt-no-ln": "every l
            "tiny-gpt-deep-post-ln-warmup": "6 layers, post-LN, 100 warm-up steps"}
 METRICS = ("agreement", "pronoun")
 THRESHOLD = 0.95
-START, END = "<!-- variants-table:start -->", "<!-- variants-table:end -->"
+BLOCK = "variants-table"  # the generated block of docs/variants.md (model/doc_block.py)
 
 
 def first_reaching(curve: list, metric: str, threshold: float = THRESHOLD) -> int | None:
@@ -100,10 +100,7 @@ def markdown(directory: Path = zoo.CHECKPOINT_DIR) -> str:
 
 
 def write(doc: Path, directory: Path = zoo.CHECKPOINT_DIR) -> None:
-    text = doc.read_text()
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    doc.write_text(f"{head}{START}\n{markdown(directory)}\n{END}{tail}")
+    doc_block.write(doc, BLOCK, markdown(directory))
 
 
 def main(argv: list[str] | None = None) -> None:

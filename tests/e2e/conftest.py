@@ -2,8 +2,8 @@
 
 - `server` (session): starts `uvicorn app.main:app` as a subprocess (XRAY_TORCH_THREADS=1; any other XRAY_*
   variables of the test process, e.g. XRAY_CHECKPOINT_DIR, are passed through), waits until it answers,
-  yields its base URL and stops it at the end. `serve(extra_env)` starts another one (e.g. XRAY_MODELS naming a
-  Hugging Face checkpoint a test built), so the shared server keeps its models and its start-up time.
+  yields its base URL and stops it at the end. `serve(name, **env)` starts another one with other settings
+  (e.g. XRAY_MODELS naming checkpoints a test built) for a module's fixture.
 - `browser` (session): Chromium at /usr/bin/chromium. A missing browser FAILS the run (CI must install it);
   Playwright's own browser download is never used.
 - `page`: a fresh page whose console errors, uncaught page errors and dialogs (alert/confirm) are recorded;
@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -21,7 +22,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,35 +55,41 @@ def _wait_ready(url: str, proc: subprocess.Popen, log_path: Path) -> None:
     raise RuntimeError(f"server not ready after {STARTUP_TIMEOUT_S}s:\n{log_path.read_text(errors='replace')[-4000:]}")
 
 
-@contextmanager
-def serve(extra_env: dict[str, str] | None = None):
-    """A uvicorn server of the app on a free port (one torch thread) with the test process's environment plus
-    `extra_env`; yields its base URL and stops it on exit."""
+@contextlib.contextmanager
+def serve(name: str, **env_vars: str | None):
+    """A uvicorn server of the app in a subprocess on a free port, with the test process's environment plus
+    `env_vars` (None removes a variable, e.g. XRAY_MODELS=None serves the checkpoint folder's models); yields its
+    base URL once it answers, and stops it on exit. Its log is artifacts/uvicorn-e2e-<name>-<port>.log."""
     port = _free_port()
-    env = {**os.environ, "XRAY_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1",
-           **(extra_env or {})}
+    env = {**os.environ, "XRAY_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    for k, v in env_vars.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
     ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / f"uvicorn-e2e-{port}.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
-                             "--log-level", "warning"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base, proc, log_path)
-        yield base
-    finally:
-        proc.terminate()
+    log_path = ARTIFACTS / f"uvicorn-e2e-{name}-{port}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
+                                 str(port), "--log-level", "warning"], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+            _wait_ready(base, proc, log_path)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 @pytest.fixture(scope="session")
 def server():
-    with serve() as base:
+    """The app on its shipped models (and whatever XRAY_* the test process sets)."""
+    with serve("main") as base:
         yield base
 
 

@@ -27,7 +27,7 @@ TEXT = "a [MASK] stood still in the [MASK] river"
 def bert(tmp_path_factory):
     """(base URL of a server of the BERT checkpoint, its directory, transformers' tokenizer of it)."""
     path, _ = test_convert_bert.checkpoint(tmp_path_factory.mktemp("e2e-mlm") / BERT)
-    with serve({"XRAY_MODELS": f"hf:{path}", "HF_HUB_OFFLINE": "1"}) as base:
+    with serve("bert", XRAY_MODELS=f"hf:{path}", HF_HUB_OFFLINE="1") as base:
         yield base, path, transformers.AutoTokenizer.from_pretrained(path)
 
 

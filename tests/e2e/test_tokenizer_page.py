@@ -7,9 +7,6 @@ This module runs its own server on a checkpoint folder with the BPE test model (
 shipped checkpoints)."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -17,7 +14,7 @@ import pytest
 
 from tests.bpe_checkpoint import BPE_MODEL, WORD_MODEL, write_bpe_checkpoints
 
-from .conftest import ARTIFACTS, ROOT, _free_port, _wait_ready, screenshot, wait_ready
+from .conftest import screenshot, serve, wait_ready
 from .helpers import api
 from .test_every_page import CHECK
 
@@ -38,27 +35,8 @@ CHIPS = """() => [...document.querySelectorAll('#tok-chips .tok-chip')].map((c) 
 @pytest.fixture(scope="module")
 def bpe_server(tmp_path_factory):
     directory = write_bpe_checkpoints(tmp_path_factory.mktemp("checkpoints"))
-    port = _free_port()
-    env = {**os.environ, "XRAY_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1",
-           "XRAY_CHECKPOINT_DIR": str(directory), "XRAY_DEFAULT_MODEL": BPE_MODEL}
-    env.pop("XRAY_MODELS", None)
-    ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / f"uvicorn-e2e-tokenizer-{port}.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
-                                 str(port), "--log-level", "warning"], cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_ready(base, proc, log_path)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with serve("tokenizer", XRAY_CHECKPOINT_DIR=str(directory), XRAY_DEFAULT_MODEL=BPE_MODEL, XRAY_MODELS=None) as base:
+        yield base
 
 
 def chips_when(page, expected_text: str, timeout_s: float = 30.0) -> list[dict]:
