@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.deps import BodyModel
 from app.inputs import masked_position, require_masked_lm, source_ids
-from app.prediction import prediction
+from app.prediction import json_response, prediction
 from app.routing import resource_router
 from app.schemas import MaskedTokenIn, MaskedTokenOut, error_responses
 from model.transformer import run_with_cache
@@ -24,5 +24,5 @@ def masked_token(body: MaskedTokenIn, loaded: BodyModel):
     ids = src.tolist()
     position, masks = masked_position(loaded, ids, body.position)
     logits, _ = run_with_cache(loaded.model, src, names=[])
-    return {"model": loaded.id, "tokens": loaded.tokenizer.decode(ids), "position": position,
-            "mask_positions": masks, **prediction(logits[position], body, loaded.tokenizer.vocab)}
+    return json_response({"model": loaded.id, "tokens": loaded.tokenizer.decode(ids), "position": position,
+                          "mask_positions": masks, **prediction(logits[position], body, loaded.tokenizer.vocab)})

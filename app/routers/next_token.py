@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from app.deps import BodyModel
 from app.inputs import require_next_token, source_ids, target_ids
-from app.prediction import prediction
+from app.prediction import json_response, prediction
 from app.routing import resource_router
 from app.schemas import NextTokenIn, NextTokenOut, error_responses
 from model.transformer import run_with_cache
@@ -22,6 +22,6 @@ def next_token(body: NextTokenIn, loaded: BodyModel):
     src = source_ids(loaded, body.text)
     tgt = target_ids(loaded, body.target)
     logits, _ = run_with_cache(loaded.model, src, tgt, names=[])
-    return {"model": loaded.id, "tokens": loaded.tokenizer.decode(src.tolist()),
-            "target_tokens": loaded.tokenizer.decode(tgt.tolist()) if tgt is not None else None,
-            **prediction(logits[-1], body, loaded.tokenizer.vocab)}
+    return json_response({"model": loaded.id, "tokens": loaded.tokenizer.decode(src.tolist()),
+                          "target_tokens": loaded.tokenizer.decode(tgt.tolist()) if tgt is not None else None,
+                          **prediction(logits[-1], body, loaded.tokenizer.vocab)})
