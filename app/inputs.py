@@ -86,7 +86,8 @@ def masked_position(loaded: LoadedModel, ids: list[int], position: int | None) -
     if position >= len(ids):
         raise ApiError(422, "invalid_position",
                        f"position {position} is past the end of the text's {len(ids)} tokens (0 to {len(ids) - 1}; "
-                       f"{loaded.tokenizer.decode(ids[:1])[0]} is 0); the {mask} tokens are at {', '.join(map(str, masks))}")
+                       f"{loaded.tokenizer.decode(ids[:1])[0]} is 0); the {mask} tokens are at "
+                       f"{', '.join(map(str, masks))}")
     if position not in masks:
         shown = loaded.tokenizer.decode([ids[position]])[0]
         raise ApiError(422, "invalid_position",

@@ -90,7 +90,8 @@ def main() -> None:
                 for full, body in bodies.items():
                     for gzip in (True, False):
                         r = measure(client, body, gzip, args.reps)
-                        print(f"full={full!s:5} gzip={gzip!s:5} HTTP p50 {r['p50_ms']:6.1f} ms  p90 {r['p90_ms']:6.1f} ms  "
+                        print(f"full={full!s:5} gzip={gzip!s:5} HTTP p50 {r['p50_ms']:6.1f} ms  "
+                              f"p90 {r['p90_ms']:6.1f} ms  "
                               f"wire {r['wire_bytes']:>9,} B  JSON {r['json_bytes']:>9,} B  vectors {r['vocab']}",
                               flush=True)
     print(f"load average at the end: {load_avg()}")

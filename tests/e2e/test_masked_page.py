@@ -105,8 +105,9 @@ def test_pick_a_mask_filter_and_fill_it(page, bert):
     page.click("#step")
     wait_ready(page)
     entry = page.locator("#step-log li").first
-    assert int(entry.evaluate("(li) => li.dataset.seed")) == 0
-    assert entry.get_attribute("data-token") == second["candidates"][0]["token"] and second["candidates"][0]["id"] == best
+    assert entry.get_attribute("data-seed") == "0"
+    assert second["candidates"][0]["id"] == best == int(entry.get_attribute("data-id"))
+    assert entry.get_attribute("data-token") == second["candidates"][0]["token"]
     assert "position 7" in entry.text_content() and "written in place of the [MASK]" in entry.text_content()
     filled_text = page.input_value("#text")
     assert filled_text.count("[MASK]") == 1 and filled_text.startswith("a [MASK] stood still in the")
@@ -190,7 +191,8 @@ def test_filling_reads_back_as_the_token(page, bert):
     base, path, tok = bert
     from model.registry import ModelRegistry
     vocab = ModelRegistry(f"hf:{path}").model(BERT).tokenizer.vocab  # the display strings the API sends
-    cont = next(i for i, p in enumerate(tok.convert_ids_to_tokens(range(len(tok)))) if p.startswith("##") and len(p) > 3)
+    pieces = tok.convert_ids_to_tokens(range(len(tok)))
+    cont = next(i for i, p in enumerate(pieces) if p.startswith("##") and len(p) > 3)
     word = tok.convert_tokens_to_ids("harbour")
     sep = tok.sep_token_id
     assert vocab[cont] == tok.convert_ids_to_tokens(cont)[2:] and vocab[word] == " harbour" and vocab[sep] == "[SEP]"
@@ -204,4 +206,5 @@ def test_filling_reads_back_as_the_token(page, bert):
         before, after = tok(text)["input_ids"], tok(filled)["input_ids"]
         at = [j for j, t in enumerate(before) if t == tok.mask_token_id][k]
         assert after == before[:at] + [i] + before[at + 1:], (text, vocab[i], filled)
-    assert page.evaluate("async () => (await import('/static/js/fill-mask.js')).fillMask('no mask', '[MASK]', 0, ' x')") is None
+    none = "async () => (await import('/static/js/fill-mask.js')).fillMask('no mask', '[MASK]', 0, ' x')"
+    assert page.evaluate(none) is None
