@@ -355,6 +355,7 @@ async function step() {
     let id;
     let prob;
     let how;
+    let written = null; // the generated text as the server detokenized it (decoder-only)
     if (data.masked) {
       await fillOne(seed);
       return;
@@ -366,6 +367,7 @@ async function step() {
       const out = await postJSON('/api/v1/generate', body, { cache: false });
       if (!out.steps.length) throw new Error('the model cannot take more words (context full)');
       ({ token, id, prob } = out.steps[0]);
+      written = out.text;
       how = 'sampled by the server';
     } else {
       id = sampleIndex(result.probs, result.order, mulberry32(seed)());
@@ -384,7 +386,11 @@ async function step() {
       document.body.dataset.ready = 'true';
       return;
     }
-    if (data.encDec) state.target = `${state.target} ${token}`.trim(); else state.text = `${state.text} ${token}`.trim();
+    // A word-level vocabulary (sent with the model's details) writes words apart; a subword token carries its
+    // own leading space or none (a continuation: "walk" + "ing"), so it is appended as it is.
+    const wordLevel = Boolean(data.info.vocab);
+    const add = (text, piece) => (wordLevel ? `${text} ${piece}`.trim() : text + piece);
+    if (data.encDec) state.target = add(state.target, token); else state.text = add(state.text, written ?? token);
     $('text').value = state.text;
     $('target').value = state.target;
     appended += 1;

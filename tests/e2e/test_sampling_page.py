@@ -110,6 +110,20 @@ def test_step_appends_the_servers_seeded_choice(page, server):
     assert page.locator("#step-log li").nth(1).get_attribute("data-token") == second["steps"][0]["token"]
 
 
+def test_subword_step_writes_the_token_as_text(page, server):
+    """On the byte-level BPE default model a token carries its own leading space or none: Step writes exactly the
+    text the server's generation decoded (no extra space before " word", none inside "walk" + "ing")."""
+    model = "english-gpt"
+    for prompt in ("After the dinner party, the two sisters walked home through the par", "She opened the"):
+        open_page(page, server, f"?model={model}&text={quote(prompt)}&top_k=1")
+        gen = api(server, "/api/v1/generate", {"model": model, "text": prompt, "max_new_tokens": 1, "top_k": 1})
+        page.click("#step")
+        wait_ready(page)
+        assert page.input_value("#text") == prompt + gen["text"], (prompt, gen["tokens"])
+        after = api(server, "/api/v1/tokenize", {"model": model, "text": prompt + gen["text"]})["input_ids"]
+        assert after[-1] == gen["steps"][0]["id"], (prompt, gen["tokens"])  # read back as the token chosen
+
+
 def test_url_reproduces_the_view(page, server, browser):
     open_page(page, server, f"?model={GPT}&text=" + PROMPT.replace(" ", "+"))
     set_slider(page, "#temperature", 0.7)
