@@ -39,12 +39,58 @@ def target_ids(loaded: LoadedModel, target: str | None) -> torch.Tensor | None:
     return torch.tensor(ids)
 
 
+def mask_token(loaded: LoadedModel) -> str | None:
+    """The display string of the model's mask token ("[MASK]"), or None when its tokenizer has none."""
+    mask_id = getattr(loaded.tokenizer, "mask_id", None)
+    return None if mask_id is None else loaded.tokenizer.decode([mask_id])[0]
+
+
 def require_next_token(loaded: LoadedModel) -> None:
-    """Next-token prediction and generation need a decoder; an encoder-only model (BERT) predicts the token at
-    each position instead, masked ones included."""
+    """Next-token prediction and generation need a decoder; an encoder-only model (BERT) predicts the token under
+    a mask instead (POST /api/v1/masked-token)."""
     if loaded.cfg.arch == "encoder":
+        mask = mask_token(loaded)
+        how = (f"write {mask} where a token should be predicted and POST /api/v1/masked-token" if mask is not None
+               else "trace a text and read hook_logits at the position you want")
         raise ApiError(422, "encoder_only",
-                       f"{loaded.id} is encoder-only (masked-LM): it predicts the token at each position, not the "
-                       f"next one; trace a text with {loaded.tokenizer.decode([loaded.tokenizer.mask_id])[0]!r} in it "
-                       "and read hook_logits at that position" if getattr(loaded.tokenizer, "mask_id", None) is not None
-                       else f"{loaded.id} is encoder-only: it predicts the token at each position, not the next one")
+                       f"{loaded.id} is encoder-only (masked-LM): it reads the whole text at once and predicts the "
+                       f"token at a position, not the next one; {how}")
+
+
+def require_masked_lm(loaded: LoadedModel) -> str:
+    """Masked-token prediction needs an encoder-only model whose tokenizer has a mask token; returns that token's
+    display string ("[MASK]")."""
+    if loaded.cfg.arch != "encoder":
+        kind = "encoder-decoder (a translator)" if loaded.is_encoder_decoder else "decoder-only"
+        raise ApiError(422, "not_masked_lm",
+                       f"{loaded.id} is {kind}: it predicts the next token (POST /api/v1/next-token). Masked-token "
+                       "prediction needs an encoder-only model with a masked-LM head (BERT)")
+    mask = mask_token(loaded)
+    if mask is None:
+        raise ApiError(422, "not_masked_lm", f"{loaded.id}'s tokenizer has no mask token, so no text can hide a token "
+                                             "from it; trace the text and read hook_logits instead")
+    return mask
+
+
+def masked_position(loaded: LoadedModel, ids: list[int], position: int | None) -> tuple[int, list[int]]:
+    """(the position to predict, every mask position): the text must hold a mask token, and `position`
+    (default: the first mask) must be one."""
+    mask = require_masked_lm(loaded)
+    masks = [i for i, t in enumerate(ids) if t == loaded.tokenizer.mask_id]
+    if not masks:
+        raise ApiError(422, "no_mask", f"the text has no {mask} token; write {mask} (exactly so) where {loaded.id} "
+                                       f"should predict the hidden token, e.g. \"The children walked to the {mask} "
+                                       "after school.\"")
+    if position is None:
+        return masks[0], masks
+    if position >= len(ids):
+        raise ApiError(422, "invalid_position",
+                       f"position {position} is past the end of the text's {len(ids)} tokens (0 to {len(ids) - 1}; "
+                       f"{loaded.tokenizer.decode(ids[:1])[0]} is 0); the {mask} tokens are at "
+                       f"{', '.join(map(str, masks))}")
+    if position not in masks:
+        shown = loaded.tokenizer.decode([ids[position]])[0]
+        raise ApiError(422, "invalid_position",
+                       f"position {position} is the token {shown!r}, not {mask}; the {mask} tokens are at "
+                       f"{', '.join(map(str, masks))} (or replace that token by {mask} in the text)")
+    return position, masks

@@ -1,4 +1,4 @@
-"""Request and response bodies of the core API (models, trace, next-token, generate, param-count).
+"""Request and response bodies of the core API (models, trace, next-token, masked-token, generate, param-count).
 
 Limits are part of the contract and appear in /openapi.json: text length in characters (MAX_TEXT_CHARS; the
 model's n_ctx bounds the tokens), names per trace (MAX_NAMES), generation steps (MAX_NEW_TOKENS), and the
@@ -140,8 +140,25 @@ class SamplingParams(BaseModel):
                                 description="keep the smallest most-probable set with this mass, in (0, 1]")
 
 
-class NextTokenIn(TextBody, SamplingParams):
+class PredictionParams(SamplingParams):
+    """What a one-position prediction (next token, masked token) sends back besides the candidates."""
     n_candidates: int = Field(10, ge=1, le=MAX_CANDIDATES, description="how many candidates to list")
+    full: bool = Field(False, description="also send `probs` and `logits` over the whole vocabulary (a client that "
+                                          "re-filters itself, as the sampling page does); by default they are null, "
+                                          "so that a 50,000-token vocabulary does not make every answer ~2 MB")
+
+
+class NextTokenIn(TextBody, PredictionParams):
+    pass
+
+
+class MaskedTokenIn(TextOnly, PredictionParams):
+    text: str = Field(max_length=MAX_TEXT_CHARS, examples=["The children walked to the [MASK] after school."],
+                      description=f"input text with at least one mask token ([MASK] for BERT), at most "
+                                  f"{MAX_TEXT_CHARS} characters and the model's n_ctx tokens")
+    position: int | None = Field(None, ge=0, examples=[5],
+                                 description="index in `tokens` ([CLS] is 0) of the mask token to predict; it must "
+                                             "be one of `mask_positions`. Omitted = the first mask token")
 
 
 class Candidate(BaseModel):
@@ -151,10 +168,8 @@ class Candidate(BaseModel):
     prob: float = Field(description="probability after temperature, top-k and top-p")
 
 
-class NextTokenOut(BaseModel):
-    model: str
-    tokens: list[str] = Field(description="input tokens; the prediction follows the last one (decoder-only)")
-    target_tokens: list[str] | None = Field(None, description="encoder-decoder: decoder input; prediction follows it")
+class Prediction(BaseModel):
+    """The distribution at one position, after the filters: shared by next-token and masked-token."""
     candidates: list[Candidate] = Field(description="most probable tokens after the filters (never a filtered one)")
     entropy: float = Field(description="entropy of the filtered distribution, in nats")
     temperature: float
@@ -162,9 +177,26 @@ class NextTokenOut(BaseModel):
     top_p: float | None
     cut_by_top_k: float = Field(description="probability mass (at this temperature) removed by top-k")
     cut_by_top_p: float = Field(description="further mass removed by top-p, before renormalising")
-    probs: list[float] = Field(description="the filtered distribution over the whole vocabulary (index = id)")
-    logits: list[float] = Field(description="raw logits of the last position over the whole vocabulary, so a client "
-                                            "can re-apply temperature / top-k / top-p itself (model/sampling.py order)")
+    probs: list[float] | None = Field(None, description="with `full`: the filtered distribution over the whole "
+                                                        "vocabulary (index = id); null otherwise")
+    logits: list[float] | None = Field(None, description="with `full`: the raw logits of the predicted position over "
+                                                         "the whole vocabulary, so a client can re-apply temperature / "
+                                                         "top-k / top-p itself (model/sampling.py order); null "
+                                                         "otherwise")
+
+
+class NextTokenOut(Prediction):
+    model: str
+    tokens: list[str] = Field(description="input tokens; the prediction follows the last one (decoder-only)")
+    target_tokens: list[str] | None = Field(None, description="encoder-decoder: decoder input; prediction follows it")
+
+
+class MaskedTokenOut(Prediction):
+    model: str
+    tokens: list[str] = Field(description="input tokens, [CLS] and [SEP] included")
+    position: int = Field(description="the index in `tokens` of the mask token predicted")
+    mask_positions: list[int] = Field(description="every mask token of the input, in order (a client picks one as "
+                                                  "`position`)")
 
 
 # ---- generate -----------------------------------------------------------------------------------------------

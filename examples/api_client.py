@@ -4,7 +4,12 @@
     python examples/api_client.py --url http://127.0.0.1:8000 --text "the cat that the dogs chase"
 
 Prints the tokens, the most probable next words, the attention pattern of layer 0 head 0, and a seeded
-generation. Every request and response shape is in /docs (OpenAPI at /openapi.json).
+generation. On an encoder-only model (BERT, served as XRAY_MODELS=hf:<dir>) it prints what the model predicts
+under the text's first [MASK] instead, and no generation:
+
+    python examples/api_client.py --model bert-base-uncased --text "the cat sat on the [MASK]"
+
+Every request and response shape is in /docs (OpenAPI at /openapi.json).
 """
 from __future__ import annotations
 
@@ -40,6 +45,7 @@ def main() -> None:
         model = args.model or models[0]["id"]
         info = call(client, "GET", f"/api/v1/models/{model}")
         enc_dec = info["arch"] == "encoder_decoder"
+        masked_lm = info["arch"] == "encoder"
         body = {"model": model, "text": args.text, **({"target": args.target} if enc_dec else {})}
 
         stack = "decoder" if enc_dec else "blocks"
@@ -47,9 +53,15 @@ def main() -> None:
         tr = call(client, "POST", "/api/v1/trace", json={**body, "names": [name], "precision": 3})
         print("\ntokens:", tr["tokens"], *(["\ntarget tokens:", tr["target_tokens"]] if enc_dec else []))
 
-        nt = call(client, "POST", "/api/v1/next-token",
-                  json={**body, "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p})
-        print(f"\nnext token (temperature {nt['temperature']}, entropy {nt['entropy']:.3f} nats):")
+        # the candidates only; "full": true would add probs and logits over the whole vocabulary
+        sampling = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
+        if masked_lm:
+            nt = call(client, "POST", "/api/v1/masked-token", json={**body, **sampling})
+            what = f"token under the mask at position {nt['position']} (masks at {nt['mask_positions']})"
+        else:
+            nt = call(client, "POST", "/api/v1/next-token", json={**body, **sampling})
+            what = "next token"
+        print(f"\n{what} (temperature {nt['temperature']}, entropy {nt['entropy']:.3f} nats):")
         for c in nt["candidates"][:10]:
             print(f"  {c['token']:>12}  p={c['prob']:.3f}  logit={c['logit']:+.3f}")
 
@@ -60,6 +72,8 @@ def main() -> None:
         for tok, row in zip(rows, pattern["data"][0]):
             print(f"{tok[:12]:>12} " + "".join(f"{v:8.2f}" for v in row))
 
+        if masked_lm:
+            return  # an encoder reads the whole text at once: it does not continue it
         gen = call(client, "POST", "/api/v1/generate",
                    json={"model": model, "text": args.text, "max_new_tokens": 12, "temperature": args.temperature,
                          "top_k": args.top_k, "top_p": args.top_p, "seed": args.seed})

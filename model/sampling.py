@@ -87,9 +87,13 @@ class Step:
 
 
 def top_candidates(logits: torch.Tensor, filtered: Filtered, vocab: list[str], n: int) -> list[dict]:
-    """The `n` most probable tokens that survived the filters (tokens a filter removed are never candidates)."""
-    order = torch.sort(filtered.probs, descending=True, stable=True).indices[:n]
-    order = order[filtered.probs[order] > 0]
+    """The `n` most probable tokens that survived the filters (tokens a filter removed are never candidates), ties
+    by the lower id. Only the tokens at least as probable as the n-th are sorted (a 50,257-token vocabulary would
+    cost a full sort, ~10 ms, per answer)."""
+    probs = filtered.probs
+    kth = torch.topk(probs, min(n, probs.numel())).values[-1]
+    ids = torch.nonzero((probs >= kth) & (probs > 0)).flatten()  # ascending ids: a stable sort keeps ties by id
+    order = ids[torch.sort(probs[ids], descending=True, stable=True).indices[:n]]
     return [{"token": vocab[i], "id": int(i), "logit": float(logits[i]), "prob": float(filtered.probs[i])}
             for i in order.tolist()]
 

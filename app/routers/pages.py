@@ -29,6 +29,13 @@ router = APIRouter(include_in_schema=False)
 PAGES: list[tuple[str, str, str, str]] = []
 
 
+def default_model(request: Request) -> str | None:
+    """The model a page opens with: the configured default when it is served, else the first served model (a
+    server of XRAY_MODELS=hf:/some/dir alone serves no shipped model)."""
+    models, default = request.app.state.models, request.app.state.settings.default_model
+    return default if default in models else next(iter(models), None)
+
+
 def page(path: str, template: str, title: str, nav: str | None = None):
     """Register a page: GET `path` renders `template` with the models list and the nav."""
     PAGES.append((path, template, title, nav or ""))
@@ -40,7 +47,7 @@ def page(path: str, template: str, title: str, nav: str | None = None):
             "title": title, "pages": [p for p in PAGES if p[3]], "path": path,
             "models": [{"id": m.id, "arch": m.cfg.arch, "description": m.description}
                        for m in map(models.info, models)],  # configurations only: nothing is loaded
-            "default_model": request.app.state.settings.default_model,
+            "default_model": default_model(request),
             "limits": {"text_chars": MAX_TEXT_CHARS}, "plotly_src": PLOTLY_SRC,
         })
     return _render

@@ -1,15 +1,19 @@
-// Sampling playground (/sampling). The server sends the full last-position logits once (POST /api/v1/next-token
-// at temperature 1, no filters); every slider move re-filters them in the page with filtering.js (a mirror of
-// model/sampling.py) and redraws the chart with Plotly.react. One update is timed with
+// Sampling playground (/sampling). The server sends the full logits of the predicted position once (`full: true`,
+// temperature 1, no filters): POST /api/v1/next-token for a decoder (the position after the last token) and an
+// encoder-decoder (after the target so far), POST /api/v1/masked-token for an encoder-only model (BERT: the
+// [MASK] the user picks by clicking it; the first one by default). Every slider move re-filters the logits in
+// the page with filtering.js (a mirror of model/sampling.py) and redraws the chart. One update is timed with
 // performance.mark/measure ('xray-slider-update').
 // Step: decoder-only models call POST /api/v1/generate with max_new_tokens=1 and the seed (the server samples);
-// the translator's /generate cannot continue a given target, so there the page draws the word from the filtered
-// distribution with a seeded PRNG (mulberry32) and says so in the log.
+// the translator's /generate cannot continue a given target and BERT has no /generate, so there the page draws
+// the token from the filtered distribution with a seeded PRNG (mulberry32) and says so in the log; on BERT the
+// token replaces the chosen [MASK] in the text (fill-mask.js) and the page predicts the next [MASK] left.
 import { modelInfo, postJSON } from './api.js';
 import { draw as drawPlot, restyle, title } from './chart.js';
+import { countMasks, fillMask } from './fill-mask.js';
 import { filterLogits, rankByLogit, mulberry32, sampleIndex } from './filtering.js';
-import { $, isEncDec, startPage } from './page.js';
-import { tokenLabel, tokenNode, tokenPlotly, tokensText } from './tokens.js';
+import { $, archOf, isEncDec, startPage } from './page.js';
+import { fillToken, tokenLabel, tokenNode, tokenPlotly, tokensText } from './tokens.js';
 import { showUnknown } from './unk.js';
 import { param } from './url-state.js';
 import { ENGLISH } from './examples.js';
@@ -23,10 +27,14 @@ const FMT = (v, d = 4) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
 
 let page = null;
 let state = null; // page.state: model, text, target, temperature, top_k, top_p, seed (the seed the next Step uses)
-let data = null; // {info, vocab, logits, order, tokens, targetTokens, encDec}
+let data = null; // {info, vocab, logits, order, tokens, targetTokens, encDec, masked, position, maskPositions}
 let result = null; // last filterLogits output
 const log = []; // generation steps
 let appended = 0; // words appended by Step to the current text (highlighted)
+let filled = []; // BERT: positions whose [MASK] Step filled in the current text (highlighted)
+let positionText = null; // the text state.position was picked on (a position means nothing in another text)
+let justFilled = null; // BERT: {at, nTokens} of the mask Step just filled, until the next answer is drawn
+const isMasked = (id) => archOf(id) === 'encoder';
 
 function params() {
   return { temperature: state.temperature, topK: state.top_k, topP: state.top_p };
@@ -97,8 +105,11 @@ function drawChart(ids) {
       // cost of each slider redraw and say nothing the axis does not)
       marker: { color: '#31688e' } },
   ];
+  const p = data.position;
   const layout = {
-    title: title('Next word after the input', 'softmax(hook_logits / T), then top-k and top-p'),
+    title: data.masked
+      ? title(`Token under ${tokenLabel(data.tokens[p])} at position ${p}`, `softmax(hook_logits[${p}] / T), then top-k and top-p`)
+      : title('Next word after the input', 'softmax(hook_logits / T), then top-k and top-p'),
     barmode: 'overlay',
     bargap: 0.15,
     height: 380,
@@ -153,7 +164,7 @@ function cell(text, cls) {
 function renderTable(ids) {
   const table = $('cand-table');
   const head = document.createElement('tr');
-  for (const h of ['#', 'word', 'id', 'logit', 'prob before filters', 'prob']) {
+  for (const h of ['#', data.masked ? 'token' : 'word', 'id', 'logit', 'prob before filters', 'prob']) {
     const th = document.createElement('th');
     th.textContent = h;
     head.append(th);
@@ -202,6 +213,7 @@ function readSliders() {
 function saveUrl() { page.save(); }
 
 function renderPrompt() {
+  if (data.masked) { renderMasked(); return; }
   const shown = data.encDec ? data.targetTokens : data.tokens;
   const lines = [];
   if (data.encDec) lines.push(el('div', [`source: ${tokensText(data.tokens)}`]));
@@ -219,6 +231,38 @@ function renderPrompt() {
   showUnknown(data.tokens, data.encDec ? data.targetTokens : undefined);
 }
 
+// BERT: every token of the input, each mask token a button; the one predicted is pressed.
+function renderMasked() {
+  const line = el('div', []);
+  data.tokens.forEach((t, i) => {
+    let node;
+    if (data.maskPositions.includes(i)) {
+      node = document.createElement('button');
+      node.type = 'button';
+      node.className = 'chip mask-tok';
+      fillToken(node, t);
+      node.dataset.position = String(i);
+      node.setAttribute('aria-pressed', String(i === data.position));
+      node.title = i === data.position ? `the ${tokenLabel(t)} predicted (position ${i})`
+        : `predict this ${tokenLabel(t)} instead (position ${i})`;
+      node.addEventListener('click', () => pickMask(i));
+    } else {
+      node = tokenNode(t);
+      if (filled.includes(i)) node.classList.add('new');
+    }
+    line.append(node, ' ');
+  });
+  $('prompt-view').replaceChildren(line);
+  showUnknown(data.tokens);
+}
+
+function pickMask(position) {
+  if (position === data.position) return;
+  state.position = position;
+  positionText = state.text;
+  page.run();
+}
+
 function el(tag, children) {
   const e = document.createElement(tag);
   e.append(...children);
@@ -229,9 +273,11 @@ function renderLog() {
   $('step-log').replaceChildren(...log.map((s) => {
     const li = document.createElement('li');
     li.dataset.token = s.token;
+    li.dataset.id = String(s.id);
     li.dataset.prob = String(s.prob);
     li.dataset.seed = String(s.seed);
-    li.textContent = `“${tokenLabel(s.token)}”  p = ${FMT(s.prob)}   (T = ${s.temperature}, top-k ${s.top_k ?? 'off'}, top-p ${s.top_p ?? 'off'}, seed ${s.seed}; ${s.how})`;
+    const where = s.position === undefined ? '' : ` at position ${s.position}`;
+    li.textContent = `“${tokenLabel(s.token)}”${where}  p = ${FMT(s.prob)}   (T = ${s.temperature}, top-k ${s.top_k ?? 'off'}, top-p ${s.top_p ?? 'off'}, seed ${s.seed}; ${s.how})`;
     return li;
   }));
 }
@@ -239,17 +285,49 @@ function renderLog() {
 async function fetchLogits() {
   const info = await modelInfo(state.model);
   const encDec = isEncDec(state.model);
+  const masked = isMasked(state.model);
   // No filters at T = 1, so the candidates (token strings) are the N_SHOWN highest logits: the words a subword
   // model's chart and table show (it sends no vocabulary); any other id is shown as #id.
-  const body = { model: state.model, text: state.text, temperature: 1, n_candidates: N_SHOWN };
+  const body = { model: state.model, text: state.text, temperature: 1, n_candidates: N_SHOWN, full: true };
   if (encDec) body.target = state.target;
-  const out = await postJSON('/api/v1/next-token', body);
+  if (masked && state.text !== positionText) state.position = null;  // picked on another text
+  if (masked && state.position !== null) body.position = state.position;
+  const out = await postJSON(masked ? '/api/v1/masked-token' : '/api/v1/next-token', body);
   const V = out.logits.length;
   const named = new Map(out.candidates.map((c) => [c.id, c.token]));
   const vocab = info.vocab && info.vocab.length === V ? info.vocab
     : Array.from({ length: V }, (_, i) => (named.has(i) ? named.get(i) : `#${i}`));
-  data = { info, vocab, logits: Float64Array.from(out.logits), tokens: out.tokens, targetTokens: out.target_tokens || [], encDec, server: out };
+  data = { info, vocab, logits: Float64Array.from(out.logits), tokens: out.tokens, targetTokens: out.target_tokens || [], encDec,
+    masked, position: masked ? out.position : null, maskPositions: masked ? out.mask_positions : [], server: out };
   data.order = rankByLogit(data.logits);
+  if (masked) { state.position = out.position; positionText = state.text; }
+  // the filled position stays where it was unless the new text was cut into another number of tokens
+  if (justFilled) filled = masked && data.tokens.length === justFilled.nTokens ? [...filled, justFilled.at] : [];
+  justFilled = null;
+}
+
+function describeMode() {
+  const mask = data.masked ? tokenLabel(data.tokens[data.position]) : '';
+  $('mode-note').textContent = data.masked
+    ? `${state.model} is an encoder (masked-LM): it reads the whole text at once, both sides of each ${mask}, and `
+      + `predicts the token hidden under one of them. Click a ${mask} to predict it instead.`
+    : 'The model\'s distribution over the next word.';
+  $('run').textContent = data.masked ? `Predict the ${mask}` : 'Get next-word distribution';
+  $('step').textContent = data.masked ? `Step: fill the ${mask} with a sampled token` : 'Step: sample one word';
+  $('stat-kept-label').textContent = data.masked ? 'tokens left' : 'words left';
+  $('prompt-title').textContent = data.masked ? `Input (the pressed ${mask} is predicted)` : 'Input';
+  if (data.masked) {
+    const others = data.maskPositions.length - 1;
+    $('status').textContent = `${state.model}: the ${mask} at position ${data.position}`
+      + `${others ? ` (${others} more in the text)` : ''}; ${data.logits.length} tokens in the vocabulary`;
+    $('step-note').textContent = `The token is drawn in the page from the filtered distribution with a seeded generator `
+      + `(mulberry32) and written into the text in place of this ${mask}; the page then predicts the first ${mask} left.`;
+  } else {
+    $('status').textContent = `${state.model}: ${data.logits.length} words in the vocabulary`;
+    $('step-note').textContent = data.encDec
+      ? 'Translator: the word is drawn in the page from the filtered distribution with a seeded generator (mulberry32).'
+      : 'The server samples the word (POST /api/v1/generate, max_new_tokens = 1, with this seed).';
+  }
 }
 
 async function run(pg, isLatest) {
@@ -260,10 +338,8 @@ async function run(pg, isLatest) {
   if (state.top_k !== null && state.top_k >= data.logits.length) state.top_k = null;
   syncSliders();
   renderPrompt();
-  $('status').textContent = `${state.model}: ${data.logits.length} words in the vocabulary`;
-  $('step-note').textContent = data.encDec
-    ? 'Translator: the word is drawn in the page from the filtered distribution with a seeded generator (mulberry32).'
-    : 'The server samples the word (POST /api/v1/generate, max_new_tokens = 1, with this seed).';
+  describeMode();
+  $('step').disabled = false;
   await draw();
 }
 
@@ -276,23 +352,30 @@ async function step() {
   const seed = state.seed;
   try {
     let token;
+    let id;
     let prob;
     let how;
+    let written = null; // the generated text as the server detokenized it (decoder-only)
+    if (data.masked) {
+      await fillOne(seed);
+      return;
+    }
     if (!data.encDec) {
       const body = { model: state.model, text: state.text, max_new_tokens: 1, temperature: state.temperature, seed };
       if (state.top_k !== null) body.top_k = state.top_k;
       if (state.top_p !== null) body.top_p = state.top_p;
       const out = await postJSON('/api/v1/generate', body, { cache: false });
       if (!out.steps.length) throw new Error('the model cannot take more words (context full)');
-      ({ token, prob } = out.steps[0]);
+      ({ token, id, prob } = out.steps[0]);
+      written = out.text;
       how = 'sampled by the server';
     } else {
-      const id = sampleIndex(result.probs, result.order, mulberry32(seed)());
+      id = sampleIndex(result.probs, result.order, mulberry32(seed)());
       token = data.vocab[id];
       prob = result.probs[id];
       how = 'sampled in the page';
     }
-    log.push({ token, prob, temperature: state.temperature, top_k: state.top_k, top_p: state.top_p, seed, how });
+    log.push({ token, id, prob, temperature: state.temperature, top_k: state.top_k, top_p: state.top_p, seed, how });
     renderLog();
     // the seed box always shows the seed the next Step will use
     state.seed = seed + 1;
@@ -303,7 +386,11 @@ async function step() {
       document.body.dataset.ready = 'true';
       return;
     }
-    if (data.encDec) state.target = `${state.target} ${token}`.trim(); else state.text = `${state.text} ${token}`.trim();
+    // A word-level vocabulary (sent with the model's details) writes words apart; a subword token carries its
+    // own leading space or none (a continuation: "walk" + "ing"), so it is appended as it is.
+    const wordLevel = Boolean(data.info.vocab);
+    const add = (text, piece) => (wordLevel ? `${text} ${piece}`.trim() : text + piece);
+    if (data.encDec) state.target = add(state.target, token); else state.text = add(state.text, written ?? token);
     $('text').value = state.text;
     $('target').value = state.target;
     appended += 1;
@@ -313,22 +400,59 @@ async function step() {
     $('error').textContent = e.message;
     document.body.dataset.ready = 'error';
   } finally {
-    btn.disabled = false;
+    btn.disabled = Boolean(data && data.done);
   }
+}
+
+// BERT: draw a token for the pressed mask, write it into the text in its place, then predict the first mask left.
+async function fillOne(seed) {
+  const id = sampleIndex(result.probs, result.order, mulberry32(seed)());
+  const token = data.vocab[id];
+  const mask = data.tokens[data.position];
+  const ordinal = data.maskPositions.indexOf(data.position);
+  const { tokenizer } = await postJSON('/api/v1/tokenize', { model: state.model, text: mask });
+  const special = tokenizer.specials.some((t) => t.id === id);
+  const text = fillMask(state.text, mask, ordinal, token, special);
+  if (text === null) throw new Error(`the text does not hold ${data.maskPositions.length} × ${mask} as written; edit it and run again`);
+  log.push({ token, id, prob: result.probs[id], temperature: state.temperature, top_k: state.top_k, top_p: state.top_p, seed,
+    position: data.position, how: `sampled in the page, written in place of the ${mask}` });
+  renderLog();
+  state.seed = seed + 1;
+  $('seed').value = String(state.seed);
+  const nTokens = data.tokens.length;
+  const at = data.position;
+  state.text = text;
+  state.position = null;
+  $('text').value = text;
+  if (!countMasks(text, mask)) {
+    // nothing left to predict: show the text as filled and stop (the chart is the last prediction)
+    filled = [];
+    $('prompt-view').replaceChildren(el('div', [text]));
+    $('prompt-title').textContent = `Input (every ${mask} filled)`;
+    $('status').textContent = `Every ${mask} is filled. Write ${mask} into the text to predict again; the chart still `
+      + `shows the prediction for position ${at}.`;
+    data.done = true;  // Step stays off until the next run
+    saveUrl();
+    document.body.dataset.ready = 'true';
+    return;
+  }
+  justFilled = { at, nTokens };
+  await page.run();
 }
 
 page = startPage({
   params: { model: param.model(), text: param.text(), target: param.text(), temperature: param.num(1, { min: 0.05, max: 3 }),
     top_k: param.int(null, { min: 1, nullable: true }), top_p: param.num(null, { min: 0.01, max: 1, nullable: true }),
-    seed: param.int(0, { min: 0, max: 2 ** 31 - 1 }) },
+    seed: param.int(0, { min: 0, max: 2 ** 31 - 1 }), position: param.int(null, { min: 0, nullable: true }) },
   examples: EXAMPLES, run, busy: 'running the model…',
-  onModelChange: () => { state.top_k = null; appended = 0; },
+  onModelChange: () => { state.top_k = null; state.position = null; appended = 0; filled = []; },
 });
 state = page.state;
+positionText = state.text;  // a position in the link belongs to the link's text
 if (state.top_p === 1) state.top_p = null;
 $('seed').value = String(state.seed);
 syncSliders();
-$('page-form').addEventListener('submit', () => { appended = 0; });
+$('page-form').addEventListener('submit', () => { appended = 0; filled = []; });
 for (const id of ['temperature', 'top-k', 'top-p']) {
   $(id).addEventListener('input', () => { readSliders(); draw(); });
   $(id).addEventListener('change', saveUrl);

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 API = {("get", "/api/v1/models"), ("get", "/api/v1/models/{model_id}"), ("post", "/api/v1/trace"),
-       ("post", "/api/v1/next-token"), ("post", "/api/v1/generate"), ("get", "/api/v1/param-count")}
+       ("post", "/api/v1/next-token"), ("post", "/api/v1/masked-token"), ("post", "/api/v1/generate"),
+       ("get", "/api/v1/param-count")}
 
 
 def test_openapi_lists_the_api_and_no_pages(client):
@@ -23,6 +24,8 @@ def test_openapi_lists_the_api_and_no_pages(client):
     assert err == "ErrorOut"
     temp = spec["components"]["schemas"]["NextTokenIn"]["properties"]["temperature"]
     assert temp["exclusiveMinimum"] == 0
+    masked = spec["components"]["schemas"]["MaskedTokenIn"]["properties"]
+    assert masked["position"]["anyOf"][0]["minimum"] == 0 and masked["full"]["default"] is False
 
 
 def test_docs_page_served(client):

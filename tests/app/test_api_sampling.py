@@ -28,7 +28,7 @@ def test_next_token_matches_numpy(client, loaded, words, mid, temperature, top_k
     text = words(lm, 4)
     target = words(lm, 2, skip=5) if lm.is_encoder_decoder else None
     body = {"model": mid, "text": text, "temperature": temperature, "top_k": top_k, "top_p": top_p,
-            "n_candidates": 8, **({"target": target} if target else {})}
+            "n_candidates": 8, "full": True, **({"target": target} if target else {})}
     r = client.post("/api/v1/next-token", json=body)
     assert r.status_code == 200, r.text
     out = r.json()
@@ -55,6 +55,21 @@ def test_next_token_matches_numpy(client, loaded, words, mid, temperature, top_k
     # exactly transformers' survivors (top-k keeps every tie of the k-th, so there can be more than k)
     assert np.flatnonzero(np.array(out["probs"]) > 0).tolist() == survivors.tolist()
     assert out["temperature"] == temperature and out["top_k"] == top_k and out["top_p"] == top_p
+
+
+@pytest.mark.parametrize("mid", [GPT, TRANSLATOR])
+def test_whole_vocabulary_vectors_only_on_request(client, loaded, words, mid):
+    """By default the answer carries the candidates, not the whole vocabulary twice (GPT-2's 50,257 logits and
+    probabilities would make every answer ~2 MB); `full` adds them, and nothing else changes."""
+    lm = loaded[mid]
+    body = {"model": mid, "text": words(lm, 3), "temperature": 0.9, "top_k": 6,
+            **({"target": words(lm, 1, skip=4)} if lm.is_encoder_decoder else {})}
+    small = client.post("/api/v1/next-token", json=body).json()
+    full = client.post("/api/v1/next-token", json={**body, "full": True}).json()
+    assert small["probs"] is None and small["logits"] is None
+    assert len(full["probs"]) == len(full["logits"]) == lm.cfg.vocab_size
+    assert small == {**full, "probs": None, "logits": None}
+    assert len(small["candidates"]) == 6  # top-k 6, no ties among these logits
 
 
 BAD = [({"temperature": 0}, "temperature"), ({"temperature": -1}, "temperature"), ({"top_k": 0}, "top_k"),

@@ -120,3 +120,12 @@ def test_hub_ids_with_a_slash_in_paths(tmp_path, monkeypatch):
         assert c.get("/api/v1/models/HuggingFaceTB/tiny-smollm/weights/blocks.0.attn.W_K").json()["shape"] == [1, 64, 8]
         r = c.get("/api/v1/models/HuggingFaceTB/tiny-smollm/positions")
         assert r.status_code == 422 and "rotary" in r.json()["error"]["message"]
+
+
+def test_pages_open_on_a_served_model(hf_client):
+    """The default model (english-gpt) is not served here: the pages open on the first served one instead of
+    asking for a model the server does not have."""
+    import re
+    page = hf_client.get("/glossary").text
+    embedded = json.loads(re.search(r'<script id="xray-models" type="application/json">(.*?)</script>', page).group(1))
+    assert embedded["default"] == "tiny-gpt" == embedded["models"][0]["id"]

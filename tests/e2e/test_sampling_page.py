@@ -43,7 +43,7 @@ def open_page(page, server, query=""):
 
 def test_temperature_slider_shows_recomputed_probabilities(page, server):
     open_page(page, server, f"?model={GPT}&text=" + PROMPT.replace(" ", "+"))
-    logits = api(server, "/api/v1/next-token", {"model": GPT, "text": PROMPT, "temperature": 1})["logits"]
+    logits = api(server, "/api/v1/next-token", {"model": GPT, "text": PROMPT, "temperature": 1, "full": True})["logits"]
     # move the temperature slider with the keyboard: 1.00 -> 0.50 in ten steps of 0.05
     page.focus("#temperature")
     for _ in range(10):
@@ -69,13 +69,13 @@ def test_temperature_slider_shows_recomputed_probabilities(page, server):
 
 def test_top_k_and_top_p_cut_the_same_mass_as_the_server(page, server):
     open_page(page, server, f"?model={GPT}&text=" + PROMPT.replace(" ", "+"))
-    logits = api(server, "/api/v1/next-token", {"model": GPT, "text": PROMPT, "temperature": 1})["logits"]
+    logits = api(server, "/api/v1/next-token", {"model": GPT, "text": PROMPT, "temperature": 1, "full": True})["logits"]
     set_slider(page, "#temperature", 1.5)
     set_slider(page, "#top-k", 6)
     set_slider(page, "#top-p", 0.7)
     rows, stats, _ = shown(page)
     _, probs, cut_k, cut_p, entropy = np_filter(logits, 1.5, 6, 0.7)
-    server_view = api(server, "/api/v1/next-token", {"model": GPT, "text": PROMPT, "temperature": 1.5, "top_k": 6, "top_p": 0.7})
+    server_view = api(server, "/api/v1/next-token", {"model": GPT, "text": PROMPT, "temperature": 1.5, "top_k": 6, "top_p": 0.7, "full": True})
     assert abs(stats["cutByTopK"] - cut_k) < 1e-9 and abs(stats["cutByTopK"] - server_view["cut_by_top_k"]) < 1e-6
     assert abs(stats["cutByTopP"] - cut_p) < 1e-9 and abs(stats["cutByTopP"] - server_view["cut_by_top_p"]) < 1e-6
     assert stats["kept"] == np.count_nonzero(probs) == len(server_view["candidates"])
@@ -110,6 +110,20 @@ def test_step_appends_the_servers_seeded_choice(page, server):
     assert page.locator("#step-log li").nth(1).get_attribute("data-token") == second["steps"][0]["token"]
 
 
+def test_subword_step_writes_the_token_as_text(page, server):
+    """On the byte-level BPE default model a token carries its own leading space or none: Step writes exactly the
+    text the server's generation decoded (no extra space before " word", none inside "walk" + "ing")."""
+    model = "english-gpt"
+    for prompt in ("After the dinner party, the two sisters walked home through the par", "She opened the"):
+        open_page(page, server, f"?model={model}&text={quote(prompt)}&top_k=1")
+        gen = api(server, "/api/v1/generate", {"model": model, "text": prompt, "max_new_tokens": 1, "top_k": 1})
+        page.click("#step")
+        wait_ready(page)
+        assert page.input_value("#text") == prompt + gen["text"], (prompt, gen["tokens"])
+        after = api(server, "/api/v1/tokenize", {"model": model, "text": prompt + gen["text"]})["input_ids"]
+        assert after[-1] == gen["steps"][0]["id"], (prompt, gen["tokens"])  # read back as the token chosen
+
+
 def test_url_reproduces_the_view(page, server, browser):
     open_page(page, server, f"?model={GPT}&text=" + PROMPT.replace(" ", "+"))
     set_slider(page, "#temperature", 0.7)
@@ -141,7 +155,7 @@ def test_hostile_text_is_shown_as_text(page, server):
 def test_translator_step_extends_the_target(page, server):
     source, target = "the red cat sees the big dog", "le chat"
     open_page(page, server, f"?model={TRANSLATOR}&text=" + source.replace(" ", "+") + "&target=" + target.replace(" ", "+") + "&seed=3")
-    out = api(server, "/api/v1/next-token", {"model": TRANSLATOR, "text": source, "target": target, "temperature": 1})
+    out = api(server, "/api/v1/next-token", {"model": TRANSLATOR, "text": source, "target": target, "temperature": 1, "full": True})
     rows, stats, _ = shown(page)
     _, probs, _, _, entropy = np_filter(out["logits"], 1.0)
     np.testing.assert_allclose([r[1] for r in rows], probs[[r[0] for r in rows]], atol=1e-9)

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from model.sampling import filter_logits, make_generator, sample
+from model.sampling import filter_logits, make_generator, sample, top_candidates
 from model.tokenizer import SPECIALS, WordTokenizer
 
 VOCAB = list(SPECIALS) + ["the", "cat", "sat", ".", ","]
@@ -73,3 +73,18 @@ def test_same_seed_same_samples():
     assert len(set(draws[0])) > 2
     g = make_generator(8)
     assert [sample(probs, g) for _ in range(50)] != draws[0]
+
+
+@pytest.mark.parametrize("top_k", [None, 2, 40])
+def test_candidates_are_the_survivors_by_probability_then_id(top_k):
+    """Ties (many equal logits) are listed by the lower id, a filtered token never is, and fewer survivors than n
+    give fewer candidates; the reference is Python's own stable sort of every (prob, id) pair."""
+    logits = torch.tensor([float(v) for v in torch.randint(-3, 3, (300,), generator=torch.Generator().manual_seed(5))])
+    f = filter_logits(logits, 1.0, top_k=top_k)
+    vocab = [f"w{i}" for i in range(300)]
+    for n in (1, 7, 50):
+        want = sorted((i for i in range(300) if f.probs[i] > 0), key=lambda i: (-float(f.probs[i]), i))[:n]
+        got = top_candidates(logits, f, vocab, n)
+        assert [c["id"] for c in got] == want
+        assert [c["token"] for c in got] == [vocab[i] for i in want]
+        assert all(c["logit"] == float(logits[c["id"]]) and c["prob"] == float(f.probs[c["id"]]) for c in got)
