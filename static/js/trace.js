@@ -5,7 +5,7 @@
 // the activations one stage at a time (a stack's input, one block, the output), only when a step needs them,
 // keeps every fetched stage for the current (model, text, target) and fetches the next one in the background
 // once a step is drawn.
-import { modelInfo, postJSON } from './api.js';
+import { getJSON, modelInfo, postJSON } from './api.js';
 import { purge, whenIdle } from './chart.js';
 import { heatmap, bars } from './heatmap.js';
 import { el, setOptionPairs, setOptions } from './dom.js';
@@ -182,9 +182,10 @@ async function drawStep() {
     const a = act(s.name);
     const perHead = s.companions.filter((c) => c.dims.length === 3);
     const scalars = s.companions.filter((c) => c.dims.length === 1);
-    $('step-name').textContent = perHead.length
-      ? `${[s.name, ...perHead.map((c) => c.hook.slice(c.hook.lastIndexOf('.') + 1))].join(' / ')}   ${shapeText(a)}   `
-        + perHead.map((c) => `${leaf(c.hook)} ${shapeText(act(c.hook))}`).join('   ')
+    const short = (name) => leaf(name).replace(/^hook_/, '');
+    $('step-name').textContent = perHead.length  // "….hook_q / hook_k / hook_v   q [..] (..)   k [..] (..)   v [..] (..)"
+      ? `${[s.name, ...perHead.map((c) => leaf(c.hook))].join(' / ')}   ${short(s.name)} ${shapeText(a)}   `
+        + perHead.map((c) => `${short(c.hook)} ${shapeText(act(c.hook))}`).join('   ')
       : `${s.name}   ${shapeText(a)}`;
     // statistics drawn with this step (a norm's mean and scale): their values at the chosen token
     if (scalars.length) facts = ` Token ${t} ${quoted(toks[t])}: ${scalars.map((c) => `${c.name} ${fmt(act(c.hook).data[t])}`).join(', ')}.`;
@@ -227,7 +228,6 @@ async function drawStep() {
         yTitle: 'value', colors: x.map((_, i) => (Math.floor(i / dh) === h ? '#d62728' : '#3b528b')) }));
     } else if (s.kind === 'logits') {
       const vocab = state.info.vocab;
-      const label = (i) => (vocab ? vocab[i] : `#${i}`);
       const probs = s.name === 'hook_probs';
       const small = vocab && vocab.length <= 500;
       draws.push(heatmap(main, { ...rowOpts, z: a.data, x: small ? vocab.map(tokenLabel) : undefined,
@@ -235,8 +235,10 @@ async function drawStep() {
         xTitle: small ? 'token' : 'token id', colorbar: probs ? ['probability', '0 to 1'] : ['logit', 'unitless'],
         ...(probs ? { zmin: 0, zmax: 1 } : {}) }));
       const row = a.data[t].map((v, i) => [v, i]).sort((p, q) => q[0] - p[0]).slice(0, 10);
-      draws.push(bars(side, { x: row.map(([, i]) => label(i)), xTokens: false, y: row.map(([v]) => v),
-        title: `At ${quoted(toks[t])}: the top 10`, hook: s.name, xTitle: vocab ? 'token' : 'token id', yTitle: probs ? 'probability' : 'logit' }));
+      // a subword vocabulary is not in the model's details: the ten tokens' strings are asked for by id
+      const words = vocab ? row.map(([, i]) => vocab[i]) : await tokenStrings(row.map(([, i]) => i));
+      draws.push(bars(side, { x: words.map((w) => (vocab ? w : tokenLabel(w))), xTokens: false, y: row.map(([v]) => v),
+        title: `At ${quoted(toks[t])}: the top 10`, hook: s.name, xTitle: 'token', yTitle: probs ? 'probability' : 'logit' }));
     }
   }
   $('step-text').textContent = s.text + facts;
@@ -246,6 +248,12 @@ async function drawStep() {
 }
 
 const leaf = (name) => name.slice(name.lastIndexOf('.') + 1);
+
+/** The display strings of token ids (GET /api/v1/models/{id}/tokens; kept by api.js's cache). */
+function tokenStrings(ids) {
+  return getJSON(`/api/v1/models/${encodeURIComponent(state.info.id)}/tokens?ids=${ids.join(',')}`)
+    .then((r) => r.tokens.map((x) => x.token));
+}
 
 /** The head of activation `a` that query head h reads: h itself, or under grouped-query attention (a `kv_head`
  *  dim with fewer heads) the key/value head h // (query heads per key/value head). */

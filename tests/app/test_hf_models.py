@@ -132,3 +132,18 @@ def test_hub_ids_with_a_slash_in_paths(tmp_path, monkeypatch):
         assert c.get("/api/v1/models/HuggingFaceTB/tiny-smollm/weights/blocks.0.attn.W_K").json()["shape"] == [1, 64, 8]
         r = c.get("/api/v1/models/HuggingFaceTB/tiny-smollm/positions")
         assert r.status_code == 422 and "rotary" in r.json()["error"]["message"]
+
+
+def test_token_strings_by_id(hf_client):
+    """GET /models/{id}/tokens: the display strings of ids (what a trace shows for them), in the order asked."""
+    loaded = hf_client.app.state.models["tiny-llama"]
+    ids = loaded.encode("the keeper counted boats")
+    r = hf_client.get(f"/api/v1/models/tiny-llama/tokens?ids={','.join(map(str, ids))}")
+    assert r.status_code == 200, r.text
+    traced = hf_client.post("/api/v1/trace", json={"model": "tiny-llama", "text": "the keeper counted boats",
+                                                   "names": ["hook_embed"]}).json()["tokens"]
+    assert [t["token"] for t in r.json()["tokens"]] == traced and [t["id"] for t in r.json()["tokens"]] == ids
+    assert any(t["token"].startswith(" ") for t in r.json()["tokens"])  # SentencePiece's ▁ shown as a space
+    for bad in ("-1", str(loaded.cfg.vocab_size), "x", ""):
+        r = hf_client.get(f"/api/v1/models/tiny-llama/tokens?ids={bad}")
+        assert r.status_code == 422 and r.json()["error"]["code"] in ("invalid_ids", "validation_error"), r.text

@@ -3,6 +3,8 @@
 - `server` (session): starts `uvicorn app.main:app` as a subprocess (XRAY_TORCH_THREADS=1; any other XRAY_*
   variables of the test process, e.g. XRAY_CHECKPOINT_DIR, are passed through), waits until it answers,
   yields its base URL and stops it at the end.
+- `hf_server` (session, only for the tests that ask for it): a second server over Hugging Face checkpoints
+  built at random by the tests (tests/e2e/hf_models.py); yields (base URL, {role: model id}).
 - `browser` (session): Chromium at /usr/bin/chromium. A missing browser FAILS the run (CI must install it);
   Playwright's own browser download is never used.
 - `page`: a fresh page whose console errors, uncaught page errors and dialogs (alert/confirm) are recorded;
@@ -18,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -53,12 +56,14 @@ def _wait_ready(url: str, proc: subprocess.Popen, log_path: Path) -> None:
     raise RuntimeError(f"server not ready after {STARTUP_TIMEOUT_S}s:\n{log_path.read_text(errors='replace')[-4000:]}")
 
 
-@pytest.fixture(scope="session")
-def server():
+@contextmanager
+def uvicorn(env_extra: dict[str, str] | None = None, name: str = "e2e"):
+    """A uvicorn server of the app on a free port (one torch thread), with `env_extra` added to the environment;
+    yields its base URL, stops it on exit. Its log is artifacts/uvicorn-<name>-<port>.log."""
     port = _free_port()
-    env = {**os.environ, "XRAY_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "XRAY_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", **(env_extra or {})}
     ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / f"uvicorn-e2e-{port}.log"
+    log_path = ARTIFACTS / f"uvicorn-{name}-{port}.log"
     log = open(log_path, "wb")
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
                              "--log-level", "warning"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -74,6 +79,24 @@ def server():
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server():
+    with uvicorn() as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def hf_server(tmp_path_factory):
+    """A second server (the first one is left as it is) serving Hugging Face checkpoints built here at random
+    (tests/e2e/hf_models.py): a GPT-2-shaped model of 12 layers x 12 heads, a Llama with grouped-query attention,
+    a Marian translator. Yields (base URL, {role: model id})."""
+    from .hf_models import build
+
+    ids, specs = build(tmp_path_factory.mktemp("hf-e2e"))
+    with uvicorn({"XRAY_MODELS": ",".join(specs), "HF_HUB_OFFLINE": "1"}, name="hf") as base:
+        yield base, ids
 
 
 @pytest.fixture(scope="session")
