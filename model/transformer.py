@@ -182,11 +182,10 @@ class _Base(nn.Module):
             return {"title": f"Unembedding → logits (d_model {cfg.d_model} → {cfg.vocab_size:,} tokens)",
                     "text": f"One score per vocabulary token: the final stream times {W}"
                             f"{' plus b_U' if cfg.unembed_bias else ''}."}
-        what = "token at each position" if masked else "next token"
+        bars = ("the bars show the ten most likely tokens at the chosen position (at a [MASK], the model's guess "
+                "for it)." if masked else "the bars show the ten most likely next tokens after the chosen position.")
         return {"title": f"Softmax → {'token' if masked else 'next-token'} probabilities",
-                "text": f"Softmax (temperature 1) turns each position's logits into a probability for every token; "
-                        f"the bars show the chosen position's ten most likely {what}s"
-                        + (" (at a [MASK], the model's guess)." if masked else ".")}
+                "text": f"Softmax (temperature 1) turns each position's logits into a probability for every token; {bars}"}
 
 
 class SingleStack(_Base):

@@ -91,7 +91,7 @@ def server():
 def hf_server(tmp_path_factory):
     """A second server (the first one is left as it is) serving Hugging Face checkpoints built here at random
     (tests/e2e/hf_models.py): a GPT-2-shaped model of 12 layers x 12 heads, a Llama with grouped-query attention,
-    a Marian translator. Yields (base URL, {role: model id})."""
+    a GPT-NeoX, a BERT, a Marian translator. Yields (base URL, {role: model id})."""
     from .hf_models import build
 
     ids, specs = build(tmp_path_factory.mktemp("hf-e2e"))

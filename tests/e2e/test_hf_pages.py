@@ -179,6 +179,21 @@ def test_gqa_model_shows_every_query_head(page, hf_server):
     assert page.locator("#grid .grid-cell").count() == 2 * 5
 
 
+def test_encoder_attention_is_bidirectional(page, hf_server):
+    """BERT: one family of self-attention that sees both ways; nothing is drawn as masked."""
+    base, ids = hf_server
+    model = ids["bert"]
+    open_page(page, base, "/attention", model=model, text=SOURCE, layer=1, head=0)
+    kinds = page.evaluate("() => [...document.querySelectorAll('#kind option')].map((o) => [o.value, o.textContent])")
+    assert kinds == [["self", "self-attention (bidirectional)"]]
+    out = api(base, "/api/v1/trace", {"model": model, "text": SOURCE, "names": ["blocks.1.attn.hook_pattern"]})
+    pattern = np.array(out["activations"]["blocks.1.attn.hook_pattern"]["data"], dtype=float)
+    assert out["tokens"][0] == "[CLS]" and out["tokens"][-1] == "[SEP]"
+    np.testing.assert_array_equal(shown_pattern(page), pattern[0])
+    assert not np.isnan(shown_pattern(page)).any()
+    assert "Grey cells" not in page.locator("#pattern-note").text_content()
+
+
 # ---------------------------------------------------------------------------------------------- /trace
 def expected_titles(info: dict) -> list[str]:
     """The steps the page must show, read from the model's own description (GET /api/v1/models/{id})."""
@@ -194,7 +209,17 @@ def expected_titles(info: dict) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("role", ["gpt2", "llama", "marian"])
+# titles each architecture's own components give its steps (independent of the page: the model side declares them)
+MUST = {"gpt2": ["Activation (GELU, tanh form)", "Layer norm (ln1) before attention: normalize"],
+        "neox": ["Block output: stream + attention + FFN", "Rotary: rotate the queries"],
+        "llama": ["RMS norm (ln1) before attention: divide by the RMS", "FFN gate projection (d_model 64 → d_mlp 96)",
+                  "Activation (SwiGLU: silu(gate) ⊙ linear)"],
+        "bert": ["Add the token-type vector", "Layer norm of the embeddings (ln_embed): normalize",
+                 "MLM head: dense layer (d_model 64 → 64)", "Softmax → token probabilities"],
+        "marian": ["Encoder output (memory)", "Cross-attention: Q, K, V", "Decoder: add the position vector"]}
+
+
+@pytest.mark.parametrize("role", ["gpt2", "neox", "llama", "bert", "marian"])
 def test_trace_steps_through_every_step(page, hf_server, role):
     base, ids = hf_server
     model = ids[role]
@@ -205,6 +230,7 @@ def test_trace_steps_through_every_step(page, hf_server, role):
     open_page(page, base, "/trace", **query)
     titles = expected_titles(info)
     assert page.locator("#step-list li").all_text_contents() == titles
+    assert all(t in titles for t in MUST[role]), [t for t in MUST[role] if t not in titles]
     names = {a["name"] for a in info["activation_names"]}
     step, total = step_count(page)
     assert (step, total) == (1, len(titles))
@@ -215,6 +241,8 @@ def test_trace_steps_through_every_step(page, hf_server, role):
         if name != "tokens":
             assert name in names
             assert page.locator("#plot-main .hm image").count() == 1, f"empty heatmap at step {i}: {titles[i - 1]}"
+        if role == "neox" and name == "blocks.0.attn.hook_rot_q":  # Pythia rotates a quarter of each head
+            assert "first 4 of 16 dimensions" in page.locator("#step-text").text_content()
         if role == "llama" and name == "blocks.0.attn.hook_q":  # query head 3 reads key/value head 3 // 2
             side = page.evaluate("() => document.getElementById('plot-side').layout.title.text")
             assert "key/value head 1" in side, side
