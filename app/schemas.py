@@ -70,6 +70,22 @@ class ActivationName(BaseModel):
                                     "a name that is not extra means exactly what it means in TransformerLens")
 
 
+class StepView(BaseModel):
+    title: str
+    text: str
+    merge: list[str] = Field(description="two adjacent dims drawn flattened into one", examples=[["head", "d_head"]])
+
+
+class AttentionInfo(BaseModel):
+    id: str = Field(description="the family of attention layers: self (a single stack), encoder, decoder, cross",
+                    examples=["cross"])
+    label: str = Field(examples=["cross-attention (target over source)"])
+    mask: Literal["causal", "padding", "none"] = Field(description="what the scores hide")
+    window: int | None = Field(description="sliding window of a causal mask (keys further back are hidden)")
+    n_heads: int = Field(description="query heads (rows of the pattern)")
+    n_kv_heads: int = Field(description="key/value heads (fewer under grouped-query attention)")
+
+
 class Step(BaseModel):
     name: str = Field(description="a short title of the step", examples=["rotated keys"])
     hook: str = Field(description="the activation name it is captured under", examples=["blocks.0.attn.hook_rot_k"])
@@ -79,13 +95,41 @@ class Step(BaseModel):
                            examples=["blocks.0.attn"])
     kind: str = Field(description="that module's kind: attention, mlp, layer_norm, rms_norm, block, stack, ...")
     extra: bool = Field(description="true for a name TransformerLens does not have")
+    title: str = Field(description="the step's title on a page, with this model's numbers",
+                       examples=["Rotary: rotate the keys"])
+    text: str = Field(description="one or two sentences on what the step computes, with this model's numbers")
+    stage: str = Field(description="id of the stage (part of the forward pass) it belongs to", examples=["blocks.0"])
+    layer: int | None = Field(description="the block's index inside its stack; null outside the blocks")
+    positions: dict[str, Literal["source", "target"]] = Field(
+        description="for each position dim, the tokens it runs over: source = the trace's `tokens`, target = its "
+                    "`target_tokens` (cross-attention's key_pos is the source)", examples=[{"pos": "source"}])
+    with_: list[str] = Field(alias="with", serialization_alias="with",
+                             description="other activations drawn in the same step (K and V with Q; a norm's mean "
+                                         "and scale with its normalized value)")
+    part_of: str | None = Field(description="the activation whose step draws this one (no step of its own on a "
+                                            "page); null for a step of its own")
+    views: list[StepView] = Field(description="further steps drawn from the same activation")
+    attention: AttentionInfo | None = Field(description="for an attention module's activations: which layer "
+                                                        "family, mask and heads")
+
+
+class Stage(BaseModel):
+    id: str = Field(examples=["blocks.0", "encoder.embed", "output"])
+    title: str = Field(examples=["Block 0", "Encoder input", "Output"])
+    side: Literal["source", "target"] = Field(description="the tokens its positions run over")
+    reads_tokens: bool = Field(description="true for the input of a stack (its first step reads the token ids)")
+    names: list[str] = Field(description="globs for POST /api/v1/trace `names` that select this stage's "
+                                         "activations", examples=[["blocks.0.*"]])
 
 
 class ModelDetail(ModelSummary):
     architecture: ModuleNode
     activation_names: list[ActivationName]
     steps: list[Step] = Field(description="the forward pass in order, one step per activation, as the model's "
-                                          "components declare them (model/transformer.py steps())")
+                                          "components declare them (model/steps.py), with what a page needs to "
+                                          "draw each")
+    stages: list[Stage] = Field(description="the parts of the forward pass in order: the input of each stack, each "
+                                            "block, the encoder's output, the output")
     vocab: list[str] | None = Field(description="the word-level vocabulary, index = token id; null for subword "
                                                 "tokenizers (BPE, WordPiece, SentencePiece), whose vocabularies are "
                                                 "large")

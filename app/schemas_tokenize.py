@@ -53,3 +53,16 @@ class TokenizeOut(BaseModel):
     input_ids: list[int] = Field(description="the ids the model reads for this text: the tokens with the start "
                                              "(and end) tokens the model adds, as every other route encodes it")
     n_ctx: int = Field(description="how many tokens the model reads at most; other routes refuse a longer input")
+
+
+MAX_TOKEN_IDS = 1000  # ids per GET /api/v1/models/{id}/tokens
+
+
+class VocabToken(BaseModel):
+    id: int
+    token: str = Field(description="the token's display string (as in every other answer)")
+
+
+class TokensOut(BaseModel):
+    model: str
+    tokens: list[VocabToken] = Field(description="one per id asked for, in the order asked")

@@ -9,21 +9,37 @@ The logits of the two are checked to agree before timing. malloc is tuned as the
 
 Usage: `OMP_NUM_THREADS=1 python -m bench.hf [--tokens 128] [--reps 20] [--threads 1] [--profile]`
 Prints the medians, the ratio, and (with --profile) the top operators of our traced forward.
+
+`--page`: the attention page's server time at this scale instead. The same shape is saved with
+`save_pretrained` (random init, a byte-level BPE trained here, as tests/model/hf_fixtures builds them) and served
+by a real uvicorn (`XRAY_MODELS=hf:<dir>`, one torch thread, bench/server.py); over one keep-alive connection on
+localhost it times the requests the page makes, with a new text of exactly `--tokens` tokens for every sample:
+  first picture: GET /api/v1/models/{id}, then POST /api/v1/trace with names=[blocks.0.attn.hook_pattern]
+  (the default layer; the page draws as soon as it arrives), and the same for the last layer (a link to layer 11);
+  after it: the other 11 layers one request at a time, in order (each resumes from the residual stream the server
+  kept), and GET /api/v1/models/{id}/heads (head labels, computed once per model).
+Writes the table into docs/benchmarks.md (block attention-first-picture) unless --no-write.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
-from model import alloc
+from model import alloc, doc_block
 from model.convert import gpt2
 from model.convert.common import Weights
 from model.transformer import build_model, after_load, run_with_cache
 
 from .machine import describe, load_avg
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+BLOCK = "attention-first-picture"
 
 
 def models():
@@ -53,17 +69,118 @@ def timed_pair(a, b, reps: int, warmup: int = 3) -> tuple[list[tuple[float, floa
     return ta, tb
 
 
+def page_checkpoint(directory: Path) -> Path:
+    """GPT-2 small's shape (transformers' GPT2Config(): 12 layers, 12 heads, d_model 768, vocabulary 50,257), random
+    init, saved as a user's directory holds it, with a byte-level BPE trained here (its few hundred tokens are
+    the ids the texts use; the embedding keeps all 50,257 rows)."""
+    import transformers
+
+    from tests.model.hf_fixtures import byte_bpe
+    tok = byte_bpe(300, bos_token="<|endoftext|>", eos_token="<|endoftext|>")
+    torch.manual_seed(0)
+    model = transformers.GPT2LMHeadModel(transformers.GPT2Config(bos_token_id=0, eos_token_id=0))
+    model.save_pretrained(directory)
+    tok.save_pretrained(directory)
+    return directory
+
+
+def texts_of(client, model: str, n_tokens: int, count: int) -> list[str]:
+    """`count` different texts of exactly n_tokens input ids (as the server encodes them, <bos> included), words of
+    the fixture sentences in seeded random orders."""
+    import random
+
+    from tests.model.hf_fixtures import SENTENCES
+    words = " ".join(SENTENCES).replace(",", "").split()
+    rng = random.Random(0)
+    out = []
+
+    def length(text: str) -> int:
+        return len(client.post("/api/v1/tokenize", json={"model": model, "text": text}).json()["input_ids"])
+
+    while len(out) < count:
+        picked: list[str] = []
+        while True:
+            picked.append(rng.choice(words))
+            n = length(" ".join(picked))
+            if n >= n_tokens:
+                break
+        for filler in ("", "a", "I"):  # one word too many: swap it for a one-token word, or start over
+            text = " ".join(picked[:-1] + ([filler] if filler else []))
+            if length(text) == n_tokens:
+                out.append(text)
+                break
+    return out
+
+
+def page_timing(args) -> None:
+    import httpx
+
+    from .server import uvicorn_server
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        ckpt = page_checkpoint(Path(tmp) / "gpt2-small-shape")
+        saved = time.perf_counter() - t0
+        load_before = load_avg()
+        env = {"XRAY_MODELS": f"hf:{ckpt}", "HF_HUB_OFFLINE": "1", "XRAY_TORCH_THREADS": str(args.threads)}
+        with uvicorn_server(env) as (base, _pid), httpx.Client(base_url=base, timeout=600) as client:
+            model = ckpt.name
+
+            def timed(method: str, url: str, body: dict | None = None) -> tuple[float, int]:
+                t = time.perf_counter()
+                r = client.request(method, url, json=body)
+                r.raise_for_status()
+                return (time.perf_counter() - t) * 1e3, len(r.content)
+
+            load_ms, _ = timed("GET", f"/api/v1/models/{model}")  # loads the weights (first use)
+            texts = texts_of(client, model, args.tokens, 2 * args.reps + 1)
+            pattern = lambda l, text: {"model": model, "text": text, "names": [f"blocks.{l}.attn.hook_pattern"]}  # noqa: E731
+            timed("POST", "/api/v1/trace", pattern(0, texts[-1]))  # warm-up
+            rows = {k: [] for k in ("details", "layer 0", "first picture", "layer 11 alone", "first picture, layer 11",
+                                    "the other 11 layers", "all 12 layers")}
+            size = 0
+            for r in range(args.reps):
+                d, _ = timed("GET", f"/api/v1/models/{model}")
+                first, size = timed("POST", "/api/v1/trace", pattern(0, texts[2 * r]))
+                rest = sum(timed("POST", "/api/v1/trace", pattern(l, texts[2 * r]))[0] for l in range(1, 12))
+                last, _ = timed("POST", "/api/v1/trace", pattern(11, texts[2 * r + 1]))
+                for k, v in (("details", d), ("layer 0", first), ("first picture", d + first), ("layer 11 alone", last),
+                             ("first picture, layer 11", d + last), ("the other 11 layers", rest),
+                             ("all 12 layers", first + rest)):
+                    rows[k].append(v)
+            heads_ms, _ = timed("GET", f"/api/v1/models/{model}/heads")
+        load_after = load_avg()
+    head = (f"Measured {time.strftime('%Y-%m-%d')} by `bench/hf.py --page` ({args.reps} samples, {args.tokens} tokens, a new "
+            f"text per sample) on: {describe().rsplit('; load average', 1)[0]}; load average {load_before} at the start, "
+            f"{load_after} at the end. "
+            f"Saving the checkpoint took {saved:.0f} s; the first request, which loads it, {load_ms / 1e3:.1f} s.")
+    lines = ["| request(s) | median (ms) | p90 (ms) | slowest (ms) |", "|---|---:|---:|---:|"]
+    for k, v in rows.items():
+        q = statistics.quantiles(v, n=10)[-1] if len(v) > 1 else v[0]
+        bold = "**" if k == "first picture" else ""
+        lines.append(f"| {bold}{k}{bold} | {bold}{statistics.median(v):.0f}{bold} | {q:.0f} | {max(v):.0f} |")
+    lines.append(f"| head labels, first request (computed once per model) | {heads_ms:.0f} | | |")
+    text = "\n".join(lines) + f"\n\nOne layer's pattern at {args.tokens} tokens: {size:,} bytes of JSON (sent gzip-compressed, level 1, as to a browser; the times include the compression)."
+    print(head)
+    print(text)
+    if not args.no_write:
+        doc_block.write(DOC, BLOCK, f"{head}\n\n{text}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tokens", type=int, default=128)
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--page", action="store_true", help="the attention page's server time at this scale (see above)")
+    ap.add_argument("--no-write", action="store_true", help="--page: print, leave docs/benchmarks.md alone")
     ap.add_argument("--mmap-mib", type=int, default=alloc.MMAP_THRESHOLD // 2**20,
                     help="malloc's mmap threshold (model/alloc.py; glibc caps it at 32)")
     ap.add_argument("--trim-mib", type=int, default=alloc.TRIM_THRESHOLD // 2**20,
                     help="freed heap kept before malloc returns it to the system")
     args = ap.parse_args()
+    if args.page:
+        return page_timing(args)
     torch.set_num_threads(args.threads)
     alloc.tune_malloc(args.mmap_mib * 2**20, args.trim_mib * 2**20)
     ours, hf = models()

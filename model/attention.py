@@ -116,11 +116,22 @@ class Attention(nn.Module):
 
     kind = "attention"
 
-    def __init__(self, cfg, rotary: bool = False):
+    def __init__(self, cfg, rotary: bool = False, role: str = "self", mask: str | None = None,
+                 series: tuple[str, str] = ("self", "self-attention")):
+        """`role`: "self" or "cross" (keys and values from the encoder output); `mask`: what this layer's scores
+        hide ("causal", "padding" or "none"; default: the config's self-attention mask, "padding" for cross);
+        `series`: (id, label) of the family of layers it belongs to (every layer's self-attention of one stack,
+        or the cross-attention), for the steps and the attention page. Only descriptions: the mask applied is
+        the one forward() is given."""
         super().__init__()
         h, kv, d, dh = cfg.n_heads, cfg.kv_heads, cfg.d_model, cfg.d_head
-        self.n_heads, self.n_kv_heads, self.d_head = h, kv, dh
+        self.n_heads, self.n_kv_heads, self.d_head, self.d_model = h, kv, dh, d
         self.group = h // kv
+        self.role, self.series = role, series
+        self.mask = mask or ("padding" if role == "cross" else cfg.self_attn_mask)
+        self.window = cfg.sliding_window if self.mask == "causal" else None
+        self.rotary_dims, self.rotary_base = (cfg.rotary_dims, cfg.rotary_base) if rotary else (0, 0.0)
+        self.biases = (cfg.attn_bias, cfg.attn_out_bias)
         self.W_Q = nn.Parameter(torch.empty(h, d, dh))
         self.W_K = nn.Parameter(torch.empty(kv, d, dh))
         self.W_V = nn.Parameter(torch.empty(kv, d, dh))
@@ -139,6 +150,84 @@ class Attention(nn.Module):
                 if name in specs:
                     specs[name] = specs[name].with_dims("key_pos", "kv_head", "d_head")
         add_hooks(self, specs)
+
+    def step_info(self, leaf: str) -> dict:
+        """Title and sentence of each capture point as a step of the forward pass (model/steps.py): K and V are
+        drawn with Q; z is drawn per head and, as a second view, with its heads concatenated."""
+        H, kv, dh, d, g = self.n_heads, self.n_kv_heads, self.d_head, self.d_model, self.group
+        cross = self.role == "cross"
+        pre = "Cross-attention: " if cross else ""
+        gqa = (f" Grouped-query attention: keys and values have {kv} heads, each shared by {g} query heads (query "
+               f"head h reads key/value head ⌊h / {g}⌋).") if g > 1 else ""
+        info = {"attention": {"id": self.series[0], "label": self.series[1], "mask": self.mask,
+                              "window": self.window, "n_heads": H, "n_kv_heads": kv}}
+        if cross:
+            info["positions"] = {"key_pos": "source"}
+        split = f"d_model {d} ÷ {H} heads" if H * dh == d else f"set by the model: {H} × {dh} ≠ d_model {d}"
+        if leaf == "hook_q":
+            src = ("queries from the decoder's stream, keys and values from the encoder output (the memory)" if cross
+                   else "queries, keys and values, all from the same stream")
+            bias = " (each with its bias)" if self.biases[0] else " (no biases)"
+            text = f"Three learned projections{bias}: {src}. Each head works in d_head = {dh} dimensions ({split})."
+            return {**info, "title": f"{'Cross' if cross else 'Self'}-attention: Q, K, V", "text": text + gqa,
+                    "with": ["hook_k", "hook_v"]}
+        if leaf in ("hook_k", "hook_v"):
+            return {**info, "title": f"{pre}{'keys' if leaf == 'hook_k' else 'values'}", "part_of": "hook_q",
+                    "text": "Drawn with the queries."}
+        if leaf in ("hook_rot_q", "hook_rot_k"):
+            r, half = self.rotary_dims, self.rotary_dims // 2
+            rest = f"; the other {dh - r} dimensions pass unchanged (partial rotary)" if r < dh else ""
+            if leaf == "hook_rot_q":
+                text = (f"Each query is turned by angles that grow with its position: its first {r} of {dh} "
+                        f"dimensions form {half} pairs (i, i + {half}), pair i turned by position × "
+                        f"{self.rotary_base:g}^(−2i/{r}){rest}. No position vector is added to the stream: this "
+                        "rotation is how the model knows where a token is.")
+            else:
+                text = ("Each key is turned by the same angles at its own position, so a query–key dot product "
+                        "depends on how far apart the two positions are, not on where they are." + gqa)
+            return {**info, "title": f"Rotary: rotate the {'queries' if leaf == 'hook_rot_q' else 'keys'}", "text": text}
+        if leaf == "hook_dot":
+            return {**info, "title": "Cross-attention: scores q·k" if cross else "Scores q·k",
+                    "text": "The dot product of every query with every key, head by head: how well what one position "
+                            "is looking for matches what another offers." + (
+                                f" Query head h uses key head ⌊h / {g}⌋." if g > 1 else "")}
+        if leaf == "hook_scaled":
+            return {**info, "title": f"{pre}Divide by √d_head = √{dh}",
+                    "text": f"Every score times 1/√{dh} = {1 / math.sqrt(dh):.4f}: without it the scores' spread would "
+                            "grow with the head size and the softmax would put almost all weight on one key."}
+        if leaf == "hook_attn_scores":
+            return {**info, "title": f"{pre}Mask", "text": self._mask_text()}
+        if leaf == "hook_pattern":
+            return {**info, "title": f"{pre}Softmax → attention pattern",
+                    "text": "Softmax over the keys turns each query's row of scores into weights that are ≥ 0 and sum "
+                            "to 1; a −∞ score becomes exactly 0."}
+        if leaf == "hook_z":
+            src = "source positions' " if cross else ""
+            return {**info, "title": f"{pre}Weighted sum of values (pattern · V)",
+                    "text": f"Each position takes the attention-weighted average of the {src}value vectors: one "
+                            f"{dh}-dimensional vector per head.",
+                    "views": [{"title": f"{pre}Concatenate the heads", "merge": ["head", "d_head"],
+                               "text": f"The {H} heads' z vectors side by side: [pos, head, d_head] becomes [pos, "
+                                       f"{H}·{dh} = {H * dh}], head h in columns h·{dh} to h·{dh} + {dh - 1} (the "
+                                       f"chosen head outlined); this is the input of W_O ({H * dh} × {d})."}]}
+        return {**info, "title": f"{pre}This head's output through W_O",
+                "text": f"Each head's z goes through its own {dh} × {d} slice of W_O (the rows under its columns of "
+                        "the concatenation). Applying the whole W_O to the concatenation is the same as summing "
+                        "these per-head outputs (next step)."}
+
+    def _mask_text(self) -> str:
+        if self.role == "cross":
+            return ("Source padding is hidden (−∞, blank); every target position may read every real source "
+                    "token.")
+        if self.mask == "causal":
+            window = (f" With a sliding window of {self.window}, it also cannot look more than {self.window - 1} "
+                      "positions back." if self.window else "")
+            return ("Causal mask: a position may not look at later positions; those scores become −∞ (blank cells) "
+                    "and get weight 0." + window)
+        if self.mask == "padding":
+            return ("Padding mask: only padding keys are hidden (−∞, blank); every real token may look at every "
+                    "other, before and after it.")
+        return "No mask: every position may look at every position; no score becomes −∞."
 
     def after_load(self) -> None:
         """Weights assigned from elsewhere (a converted checkpoint) get the input-major layout back."""

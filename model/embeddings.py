@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from .hooks import HookSpec, add_hooks
-from .mlp import ACTIVATIONS
-from .norms import make_norm
+from .mlp import ACT_TEXTS, ACT_TITLES, ACTIVATIONS
+from .norms import NORM_TITLES, make_norm, placed
 
 
 class Embed(nn.Module):
@@ -71,7 +71,15 @@ class MLMHead(nn.Module):
         self.b = nn.Parameter(torch.zeros(cfg.d_model))
         nn.init.normal_(self.W, std=0.02)
         add_hooks(self, {"hook_dense": self.HOOKS["hook_dense"], "hook_act": self.HOOKS["hook_act"]})
-        self.ln = make_norm(cfg)
+        self.ln = placed(make_norm(cfg), f"MLM head: {NORM_TITLES[cfg.norm_type].replace('Layer', 'layer')}")
+        self.d_model, self.act_fn = cfg.d_model, "silu" if cfg.act_fn == "swiglu" else cfg.act_fn
+
+    def step_info(self, leaf: str) -> dict:
+        """Title and sentence of the head's capture points as steps of the forward pass (model/steps.py)."""
+        if leaf == "hook_dense":
+            return {"title": f"MLM head: dense layer (d_model {self.d_model} → {self.d_model})",
+                    "text": "Before the unembedding, the masked-LM head transforms each position: x · W + b."}
+        return {"title": f"MLM head: activation ({ACT_TITLES[self.act_fn]})", "text": ACT_TEXTS[self.act_fn]}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.ln(self.hook_act(self.act(self.hook_dense(x @ self.W + self.b))))

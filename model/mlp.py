@@ -14,6 +14,18 @@ ACTIVATIONS = {
     "silu": F.silu,  # x · sigmoid(x), a.k.a. swish (Marian's opus-mt models)
 }
 
+ACT_TITLES = {"relu": "ReLU", "gelu": "GELU", "gelu_new": "GELU, tanh form", "silu": "SiLU",
+              "swiglu": "SwiGLU: silu(gate) ⊙ linear"}
+ACT_TEXTS = {
+    "relu": "max(0, x) element by element: negative pre-activations become exactly 0.",
+    "gelu": "GELU, x · Φ(x) with the exact normal CDF (erf), element by element: large negative values go to 0, "
+            "large positive ones pass almost unchanged.",
+    "gelu_new": "GELU in its tanh form (GPT-2's gelu_new): 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³))), element "
+                "by element; within about 1e-3 of the exact GELU.",
+    "silu": "SiLU (swish), x · sigmoid(x), element by element: smooth, slightly negative just below 0.",
+    "swiglu": "silu(gate) ⊙ (x · W_in): the gate decides, unit by unit, how much of the linear branch passes.",
+}
+
 HOOKS = {
     "hook_pre": HookSpec(("pos", "d_mlp"), "hidden pre-activation",
                          "FFN hidden layer before the activation (the gate branch for SwiGLU)"),
@@ -30,7 +42,7 @@ class MLP(nn.Module):
 
     def __init__(self, cfg):
         super().__init__()
-        self.act_fn = cfg.act_fn
+        self.act_fn, self.d_model, self.d_mlp, self.bias = cfg.act_fn, cfg.d_model, cfg.d_mlp, cfg.mlp_bias
         gated = cfg.act_fn == "swiglu"
         self.W_in = nn.Parameter(torch.empty(cfg.d_model, cfg.d_mlp))
         self.b_in = nn.Parameter(torch.zeros(cfg.d_mlp)) if cfg.mlp_bias else None
@@ -43,6 +55,22 @@ class MLP(nn.Module):
             self.b_gate = nn.Parameter(torch.zeros(cfg.d_mlp)) if cfg.mlp_bias else None
             nn.init.normal_(self.W_gate, std=0.02)
         add_hooks(self, {k: v for k, v in HOOKS.items() if gated or k != "hook_pre_linear"})
+
+    def step_info(self, leaf: str) -> dict:
+        """Title and sentence of each capture point as a step of the forward pass (model/steps.py)."""
+        d, m = self.d_model, self.d_mlp
+        b = lambda name: f" + {name}" if self.bias else ""  # noqa: E731
+        if leaf == "hook_pre" and self.act_fn == "swiglu":
+            return {"title": f"FFN gate projection (d_model {d} → d_mlp {m})",
+                    "text": f"x · W_gate{b('b_gate')}: the gate branch of SwiGLU, one {m}-wide vector per token; "
+                            "its silu scales the linear branch (next steps)."}
+        if leaf == "hook_pre":
+            return {"title": f"FFN up-projection (d_model {d} → d_mlp {m})",
+                    "text": f"x · W_in{b('b_in')}: every token is projected on its own to the {m}-wide hidden layer."}
+        if leaf == "hook_pre_linear":
+            return {"title": f"FFN up-projection, linear branch (d_model {d} → d_mlp {m})",
+                    "text": f"x · W_in{b('b_in')}: the branch that the gate multiplies, unit by unit."}
+        return {"title": f"Activation ({ACT_TITLES[self.act_fn]})", "text": ACT_TEXTS[self.act_fn]}
 
     @staticmethod
     def _linear(x: torch.Tensor, W: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:

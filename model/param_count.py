@@ -87,6 +87,18 @@ PRESETS: dict[str, dict] = {
                 "head's dense layer (+590,592), its layer norm (+1,536) and output bias b_U (+30,522); the output "
                 "matrix is tied to the token embedding. Net: 32,058 more, 109,514,298.",
     },
+    "llama3-8b": {
+        "config": ModelConfig(arch="decoder", vocab_size=128256, d_model=4096, n_heads=32, n_kv_heads=8, n_layers=32,
+                              d_mlp=14336, n_ctx=8192, act_fn="swiglu", pos_embed="rotary", rotary_base=500000.0,
+                              norm="pre", norm_type="rms", tie_embeddings=False, attn_bias=False,
+                              attn_out_bias=False, mlp_bias=False, unembed_bias=False, self_attn_mask="causal"),
+        "published": 8_030_261_248,
+        "note": "Meta Llama 3 8B as released (model card: 8B; 8,030,261,248 = its published configuration counted "
+                "by hand, as Hugging Face's LlamaForCausalLM holds it): grouped-query attention (32 query heads, 8 "
+                "key/value heads, so W_K and W_V are a quarter of W_Q), a SwiGLU FFN (three matrices), RMSNorm (γ "
+                "only), no biases, rotary positions (no parameters) and an untied output matrix. The llama converter "
+                "(model/convert/llama.py) produces this configuration, so the count is exact.",
+    },
     "gpt3": {
         "config": ModelConfig(arch="decoder", vocab_size=50257, d_model=12288, n_heads=96, n_layers=96, d_mlp=49152,
                               n_ctx=2048, act_fn="gelu", pos_embed="learned", norm="pre", tie_embeddings=True),

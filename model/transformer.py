@@ -14,10 +14,11 @@ from .attention import build_mask, prepare_mask
 from .block import Block
 from .config import MaskKind, ModelConfig
 from .embeddings import Embed, MLMHead, TokenTypeEmbed, Unembed
-from .hooks import (HookPoint, HookSpec, StopForward, add_hooks, assign_hook_names, capturing, forward_order,
-                    is_capturing, name_filter, public_name)
-from .norms import make_norm
+from .hooks import (HookPoint, HookSpec, StopForward, add_hooks, assign_hook_names, capturing, is_capturing,
+                    name_filter, public_name)
+from .norms import NORM_TITLES, make_norm, placed
 from .positions import PosEmbed, Rotary
+from .steps import describe_steps, stage
 
 POS_D = ("pos", "d_model")
 STACK_HOOKS = {
@@ -41,16 +42,61 @@ class Stack(nn.Module):
 
     kind = "stack"
 
-    def __init__(self, cfg: ModelConfig, cross: bool):
+    def __init__(self, cfg: ModelConfig, cross: bool, stack: str = ""):
+        """`stack`: "" (the one stack of a decoder-only or encoder-only model), "encoder" or "decoder"; it only
+        names things (the stages of the forward pass, the steps' titles)."""
         super().__init__()
         hooks = ["hook_embed"] + (["hook_pos_embed"] if cfg.pos_embed != "rotary" else [])
         hooks += ["hook_token_type_embed"] if cfg.n_token_types else []
         add_hooks(self, {h: STACK_HOOKS[h] for h in hooks})
         rotary = cfg.pos_embed == "rotary"
-        self.ln_embed = make_norm(cfg) if cfg.embed_norm else None
+        self.cfg, self.label = cfg, f"{stack.capitalize()}: " if stack else ""
+        side = "target" if stack == "decoder" else "source"
+        self.stage = stage(f"{stack}.embed" if stack else "embed", f"{stack.capitalize()} input" if stack else "Input",
+                           side, reads_tokens=True)
+        norm = NORM_TITLES[cfg.norm_type]
+        self.ln_embed = placed(make_norm(cfg), f"{norm} of the embeddings (ln_embed)") if cfg.embed_norm else None
         self.rotary = Rotary(cfg) if rotary else None
-        self.blocks = nn.ModuleList(Block(cfg, cross=cross, rotary=rotary) for _ in range(cfg.n_layers))
-        self.ln_final = make_norm(cfg) if cfg.final_norm else nn.Identity()
+        self.blocks = nn.ModuleList(Block(cfg, cross=cross, rotary=rotary, index=i, stack=stack)
+                                    for i in range(cfg.n_layers))
+        memory = "Encoder output (memory)"
+        if cfg.final_norm:
+            self.ln_final = placed(make_norm(cfg), f"{'Encoder: final' if stack == 'encoder' else 'Final'} "
+                                   f"{norm.replace('Layer', 'layer')}", memory if stack == "encoder" else None,
+                                   "Every decoder cross-attention reads its keys and values from this."
+                                   if stack == "encoder" else "")
+        else:
+            self.ln_final = nn.Identity()
+            if stack == "encoder":
+                self.blocks[-1].out_title = memory
+        self.ln_final.stage = (stage("encoder.out", "Encoder output", side) if stack == "encoder"
+                               else stage("output", "Output", side))
+
+    def step_info(self, leaf: str) -> dict:
+        """Title and sentence of the embedding stage's capture points (model/steps.py)."""
+        cfg = self.cfg
+        if leaf == "hook_embed":
+            rows = cfg.src_vocab_size if self.label == "Encoder: " and not cfg.share_embeddings else cfg.vocab_size
+            scale = f", multiplied by {cfg.embed_scale:.4g}" if cfg.embed_scale != 1.0 else ""
+            return {"title": self._title("token embedding row"),
+                    "text": f"Each token id selects its row of the embedding matrix W_E ({rows:,} × {cfg.d_model}){scale}."}
+        if leaf == "hook_token_type_embed":
+            return {"title": self._title("add the token-type vector"),
+                    "text": f"The row of W_token_type ({cfg.n_token_types} × {cfg.d_model}) for each token's segment "
+                            "(0 = the first sentence, 1 = the second), added to the stream too."}
+        texts = {
+            "learned": f"The learned position vector of each position (a row of W_pos, {cfg.n_ctx} × {cfg.d_model}), "
+                       "added to the token's embedding.",
+            "sinusoidal": "The fixed sinusoidal vector of each position (sines and cosines of position-dependent "
+                          "angles, interleaved), added to the token's embedding; nothing learned.",
+            "sinusoidal_halves": "The fixed sinusoidal vector of each position (all the sines, then all the cosines, "
+                                 "of position-dependent angles), added to the token's embedding; nothing learned.",
+            "none": "This model adds no position information: the vector added is zero.",
+        }
+        return {"title": self._title("add the position vector"), "text": texts[cfg.pos_embed]}
+
+    def _title(self, what: str) -> str:
+        return f"{self.label}{what}" if self.label else what[0].upper() + what[1:]
 
     def embed_input(self, tok_emb, pos_emb=None, type_emb=None):
         """The residual stream entering block 0: token embedding (+ position) (+ token type) (then a norm)."""
@@ -105,12 +151,6 @@ class _Base(nn.Module):
     def _name_hooks(self, rename) -> None:
         assign_hook_names(self, rename)
         self._specs = {m.name: m.spec for m in self.modules() if isinstance(m, HookPoint)}
-        self._owners = {}  # hook name -> (public path of the component that declares it, its kind)
-        for path, module in self.named_modules():
-            for leaf, child in module.named_children():
-                if isinstance(child, HookPoint):
-                    owner = child.name.rsplit(".", 1)[0] if "." in child.name else ""
-                    self._owners[child.name] = (owner, getattr(module, "kind", type(module).__name__.lower()))
 
     @property
     def hook_names(self) -> list[str]:
@@ -123,18 +163,29 @@ class _Base(nn.Module):
 
     def steps(self) -> list[dict]:
         """The forward pass as an ordered list of steps, one per capture point, read from the components'
-        declarations: [{name (a short title), hook (the activation name), dims, description, component (the
-        public path of the module that computes it, "" for the model), kind (that module's kind), extra (not a
-        TransformerLens name)}]."""
-        from .glossary import is_extra  # the glossary reads the components' declarations from this module
-        specs = self.hook_specs
-        out = []
-        for hook in forward_order(self):
-            spec = specs[hook]
-            component, kind = self._owners[hook]
-            out.append({"name": spec.title, "hook": hook, "dims": list(spec.dims), "description": spec.description,
-                        "component": component, "kind": kind, "extra": is_extra(hook)})
-        return out
+        declarations (model/steps.py describes every field): name, hook, dims, description, component, kind,
+        extra, and what a page needs to draw it: title, text, stage, layer, positions, with, part_of, views,
+        attention."""
+        return describe_steps(self)[0]
+
+    def stages(self) -> list[dict]:
+        """The parts of the forward pass, in order (the input of each stack, each block, the output):
+        [{id, title, side, reads_tokens, names}], `names` the globs that select a stage's activations."""
+        return describe_steps(self)[1]
+
+    def step_info(self, leaf: str) -> dict:
+        """Title and sentence of the model's own capture points, the logits and probabilities (model/steps.py)."""
+        cfg = self.cfg
+        masked = self.arch == "encoder"
+        if leaf == "hook_logits":
+            W = "W_Eᵀ (tied to the token embedding)" if cfg.tie_embeddings else "W_U"
+            return {"title": f"Unembedding → logits (d_model {cfg.d_model} → {cfg.vocab_size:,} tokens)",
+                    "text": f"One score per vocabulary token: the final stream times {W}"
+                            f"{' plus b_U' if cfg.unembed_bias else ''}."}
+        bars = ("the bars show the ten most likely tokens at the chosen position (at a [MASK], the model's guess "
+                "for it)." if masked else "the bars show the ten most likely next tokens after the chosen position.")
+        return {"title": f"Softmax → {'token' if masked else 'next-token'} probabilities",
+                "text": f"Softmax (temperature 1) turns each position's logits into a probability for every token; {bars}"}
 
 
 class SingleStack(_Base):
@@ -144,6 +195,7 @@ class SingleStack(_Base):
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
         self.stack = Stack(cfg, cross=False)
+        self.stage = stage("output", "Output", "source")
         self._name_hooks(public_name)  # "stack.blocks.0.attn.hook_q" -> "blocks.0.attn.hook_q"
 
     def embed_tokens(self, tokens: torch.Tensor, token_types: torch.Tensor | None = None) -> torch.Tensor:
@@ -200,8 +252,9 @@ class EncoderDecoder(_Base):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
-        self.encoder = Stack(cfg, cross=False)
-        self.decoder = Stack(cfg, cross=True)
+        self.encoder = Stack(cfg, cross=False, stack="encoder")
+        self.decoder = Stack(cfg, cross=True, stack="decoder")
+        self.stage = stage("output", "Output", "target")
         self.encoder_embed = None if cfg.share_embeddings else Embed(cfg, cfg.src_vocab_size)
         self._name_hooks(public_name)  # "encoder.blocks.0.attn.hook_q" -> "encoder.0.attn.hook_q"
 

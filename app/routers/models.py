@@ -66,5 +66,6 @@ def model_detail(loaded: PathModel):
         training = {**training.pop("training"), **training}
     return {**summary(loaded), "architecture": module_tree(loaded.model),
             "activation_names": activation_names(loaded.model), "steps": loaded.model.steps(),
+            "stages": loaded.model.stages(),
             "vocab": loaded.tokenizer.vocab if isinstance(loaded.tokenizer, WordTokenizer) else None,
             "training": training, "metrics": meta.get("metrics")}

@@ -1,10 +1,17 @@
-// Attention explorer (/attention): token chips, per-head bars for the selected query word, the query x key
-// pattern of one head (or the mean over heads), and a layers x heads grid. Data: POST /api/v1/trace with one
-// `names` entry per layer (hook_pattern only), so long inputs stay small on the wire. Head labels come from
-// GET /api/v1/models/{id}/heads; for a model that kept snapshots along training (tiny-gpt) a training-step
-// slider redraws the patterns from POST /api/v1/timeline/attention (attention-extras.js).
+// Attention explorer (/attention): token chips, per-head bars for the selected query token, the query x key
+// pattern of one head (or the mean over heads), and a layers x heads grid. Which attention layers a model has, the
+// tokens their queries and keys run over and what their mask hides come from the model's own steps (GET
+// /api/v1/models/{id}: the hook_pattern steps and their `attention` and `positions`), so a decoder, an encoder
+// (BERT), a translator (encoder, decoder self- and cross-attention) or a grouped-query model need no code of their
+// own. Data: POST /api/v1/trace with one `names` entry per layer (hook_pattern only): the chosen layer first, so
+// the first picture waits for one layer only; the other layers follow one at a time, in order (the server resumes
+// each from the residual stream it kept for the one before), and fill the grid as they come. Head labels come from
+// GET /api/v1/models/{id}/heads, after the first picture; for a model that kept snapshots along training
+// (tiny-gpt) a training-step slider redraws the patterns from POST /api/v1/timeline/attention
+// (attention-extras.js).
 import { headScores, modelInfo, postJSON } from './api.js';
 import { el, setOptionPairs } from './dom.js';
+import { buildGrid, fillLayer, markSelected, relabel } from './attention-grid.js';
 import { headEntry, labelText, scoresText, timeline, timelinePatterns } from './attention-extras.js';
 import { heatmap, bars } from './heatmap.js';
 import { whenIdle } from './chart.js';
@@ -21,31 +28,36 @@ const EXAMPLES = { 'english-gpt': { text: ENGLISH.repeat, target: '' },
   encoder_decoder: { text: 'the red cat sees the big dog', target: '' },
   encoder: { text: 'The old dog slept by the fire while the children played outside.', target: '' } };
 
-// Which attention layers a model has; q/k say whether queries/keys are source or target tokens.
-const KINDS = {
-  decoder: [{ id: 'self', label: 'self-attention (causal)', name: (l) => `blocks.${l}.attn.hook_pattern`, q: 'tokens', k: 'tokens' }],
-  // Cross-attention first: it is the default view for a translator (target words over source words).
-  encoder_decoder: [
-    { id: 'cross', label: 'cross-attention (target over source)', name: (l) => `decoder.${l}.cross_attn.hook_pattern`, q: 'target_tokens', k: 'tokens' },
-    { id: 'encoder', label: 'encoder self-attention', name: (l) => `encoder.${l}.attn.hook_pattern`, q: 'tokens', k: 'tokens' },
-    { id: 'decoder', label: 'decoder masked self-attention', name: (l) => `decoder.${l}.attn.hook_pattern`, q: 'target_tokens', k: 'target_tokens' },
-  ],
-};
-
 let page = null;
 let state = null;  // page.state: model, text, target, kind, layer, head ('mean' or a number as text), token, step
 // With no layer/head in the URL, cross-attention opens on its first head labelled "alignment" (if any).
 let pickAlignment = !new URLSearchParams(window.location.search).has('layer') && !new URLSearchParams(window.location.search).has('head');
 let stepGen = 0; // the latest training-step choice
 let viewGen = 0; // the latest update(): only it may say the page is ready
-let current = null; // {info, kind, toks: {tokens, target_tokens}, layers: [act per layer], scores, timeline, snap}
+// {info, kind, target, toks: {tokens, target_tokens}, layers: [act per layer, null until fetched], pending, scores,
+//  timeline, snap, loading (the run still fetches the other layers)}
+let current = null;
 
-function kindsFor(info) { return KINDS[info.arch === 'encoder_decoder' ? 'encoder_decoder' : 'decoder']; }
-function kindObj(info) { return kindsFor(info).find((k) => k.id === state.kind) || kindsFor(info)[0]; }
-function nHeads(info) { return info.config.n_heads; }
-function nLayers(info) { return info.config.n_layers; }
-
-
+/** The model's families of attention layers, from its steps: [{id, label, mask, window, q, k, names: [per layer]}];
+ *  q / k: the tokens queries and keys run over ('tokens' = source, 'target_tokens'). Cross-attention first: it is
+ *  the default view of a translator (target tokens over source tokens). */
+const SIDE = { source: 'tokens', target: 'target_tokens' };
+function kindsFor(info) {
+  const kinds = new Map();
+  for (const s of info.steps) {
+    if (!s.attention || !s.hook.endsWith('.hook_pattern')) continue;
+    const a = s.attention;
+    if (!kinds.has(a.id)) {
+      kinds.set(a.id, { id: a.id, label: a.label, mask: a.mask, window: a.window, q: SIDE[s.positions.query_pos],
+        k: SIDE[s.positions.key_pos], names: [] });
+    }
+    kinds.get(a.id).names.push(s.hook);
+  }
+  const list = [...kinds.values()];
+  return [...list.filter((k) => k.id === 'cross'), ...list.filter((k) => k.id !== 'cross')];
+}
+function kindObj(info) { const kinds = kindsFor(info); return kinds.find((k) => k.id === state.kind) || kinds[0]; }
+function nHeads(info) { return info.config.n_heads; }  // query heads: a grouped-query model's patterns have as many
 
 async function fetchPattern(model, text, target, name) {
   const body = { model, text, names: [name] };
@@ -97,7 +109,7 @@ function showHeadsNote(scores) {
     + `score ≥ ${scores.threshold}): ${parts.join('; ')}.` : '';
 }
 
-function attnName(l) { return current.kind.name(l).replace(/\.hook_pattern$/, ''); }
+function attnName(l) { return current.kind.names[l].replace(/\.hook_pattern$/, ''); }
 function headLabel(l, h) { return h === 'mean' ? '' : labelText(headEntry(current.scores, attnName(l), h)); }
 function headTitle(l, h) {
   if (h === 'mean') return 'mean over heads';
@@ -147,7 +159,8 @@ async function selectStep(i) {
   const my = ++stepGen;
   try {
     await loadSnapshot();
-    await Promise.all([renderGrid(shownLayers()), update()]);
+    renderGrid();
+    await update();
     await whenIdle();
     if (my === stepGen) document.body.dataset.ready = 'true';
   } catch (e) {
@@ -156,13 +169,36 @@ async function selectStep(i) {
   }
 }
 
-// For drawing: causal self-attention (decoder-only blocks, translator decoder) cannot look at later keys; those
-// weights are exactly 0 in the data and are drawn as masked (null, grey) so they differ from a learned 0.
+// For drawing: where the model's mask hides keys (a causal layer: later positions; a sliding window: those too far
+// back), the weights are exactly 0 in the data and are drawn as masked (null, grey) so they differ from a learned 0.
 function forDisplay(z, kind) {
-  if (kind.q !== kind.k || kind.id === 'encoder') return z;
-  return z.map((row, q) => row.map((v, k) => (k > q ? null : v)));
+  if (kind.mask !== 'causal') return z;
+  const w = kind.window;
+  return z.map((row, q) => row.map((v, k) => (k > q || (w && k <= q - w) ? null : v)));
 }
 
+// ---------------------------------------------------------------- layers arrive one at a time
+/** The promise of layer l's patterns for the current view (fetched once; drawn into the grid when it arrives). */
+function ensureLayer(cur, l) {
+  if (cur.layers[l]) return Promise.resolve(cur.layers[l]);
+  if (!cur.pending.has(l)) {
+    cur.pending.set(l, fetchPattern(state.model, state.text, cur.target, cur.kind.names[l]).then((o) => {
+      cur.layers[l] = o.act;
+      if (current === cur && !cur.snap) drawGridLayer(l);
+      return o.act;
+    }));
+  }
+  return cur.pending.get(l);
+}
+
+/** Every layer, in order, one request at a time: each resumes from the residual stream the server kept for the
+ *  previous one, so the whole grid costs about one forward pass. */
+async function loadAllLayers(cur) {
+  for (let l = 0; l < cur.layers.length; l += 1) {
+    if (current !== cur) return;
+    await ensureLayer(cur, l);  // eslint-disable-line no-await-in-loop
+  }
+}
 
 // ---------------------------------------------------------------- rendering
 function renderChips(qToks) {
@@ -241,69 +277,45 @@ function renderPattern(act, qToks, kToks, kindLabel) {
   $('pattern-title').textContent = `${kindLabel}, layer ${state.layer}, ${which}`;
   return heatmap($('plot-pattern'), {
     z: forDisplay(z, current.kind), x: kToks, y: qToks, xTokens: true, yTokens: true, title: `${kindLabel}, layer ${state.layer}, ${which}`,
-    hook: current.kind.name(state.layer), xTitle: 'key', yTitle: 'query', highlightRow: state.token, zmin: 0, zmax: 1, colorscale: 'Viridis',
+    hook: current.kind.names[state.layer], xTitle: 'key', yTitle: 'query', highlightRow: state.token, zmin: 0, zmax: 1, colorscale: 'Viridis',
     colorbar: ['attention weight', '0 to 1'], showValues: qToks.length <= 14 && kToks.length <= 14,
     onClick: ({ row }) => selectToken(row, false),
   });
 }
 
-function renderGrid(layers) {
-  const grid = $('grid');
-  const H = layers[0].shape[0];
-  grid.style.gridTemplateColumns = `4.5rem repeat(${H + 1}, minmax(0, 1fr))`;
-  const cells = [];
-  const corner = document.createElement('div');
-  cells.push(corner);
-  for (let h = 0; h <= H; h += 1) {
-    const d = document.createElement('div');
-    d.className = 'grid-head';
-    d.textContent = h === H ? 'mean' : `head ${h}`;
-    cells.push(d);
-  }
-  const plots = [];
-  layers.forEach((act, l) => {
-    const lab = document.createElement('div');
-    lab.className = 'grid-head';
-    lab.textContent = `layer ${l}`;
-    cells.push(lab);
-    for (let h = 0; h <= H; h += 1) {
-      const head = h === H ? 'mean' : String(h);
-      const d = document.createElement('div');
-      d.setAttribute('role', 'button');
-      d.tabIndex = 0;
-      d.className = 'grid-cell';
-      d.dataset.layer = String(l);
-      d.dataset.head = head;
-      d.setAttribute('aria-label', `layer ${l}, ${head === 'mean' ? 'mean over heads' : `head ${head}`}`);
-      if (l === state.layer && head === String(state.head)) d.classList.add('selected');
-      const open = () => {
-        state.layer = l;
-        state.head = head;
-        update();
-        $('pattern-title').scrollIntoView({ behavior: 'smooth', block: 'start' });
-      };
-      d.addEventListener('click', open);
-      d.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } });
-      const p = document.createElement('div');
-      p.className = 'grid-plot';
-      const cap = document.createElement('div');
-      cap.className = 'grid-label';
-      cap.textContent = headLabel(l, head);
-      d.append(p, cap);
-      cells.push(d);
-      plots.push([p, forDisplay(headMatrix(act, head), current.kind)]);
-    }
-  });
-  grid.replaceChildren(...cells);
+/** The grid's empty cells (their maps are drawn as the layers arrive). */
+function renderGridShell() {
+  buildGrid($('grid'), { nLayers: current.layers.length, nHeads: nHeads(current.info), selected: { layer: state.layer, head: state.head },
+    label: headLabel, onOpen: (l, head) => {
+      state.layer = l;
+      state.head = head;
+      update();
+      $('pattern-title').scrollIntoView({ behavior: 'smooth', block: 'start' });
+    } });
+  gridTitle();
+}
+
+function gridTitle() {
   $('grid-title').textContent = `Every layer × head: ${current.kind.label}${current.snap ? ` at training step ${current.snap.step}` : ''}`;
-  // queued after the charts update() draws (called right after this): the thumbnails come last
-  return Promise.resolve().then(() => Promise.all(plots.map(([p, z]) => heatmap(p, { z, compact: true, staticPlot: true, zmin: 0, zmax: 1,
-    colorscale: 'Viridis', height: 120 }))));
+}
+
+/** Draw layer l's maps (every head, then the mean) from the patterns on display. */
+function drawGridLayer(l) {
+  const act = shownLayers()[l];
+  if (!act) return;
+  const heads = [...Array.from({ length: act.shape[0] }, (_, h) => String(h)), 'mean'];
+  fillLayer($('grid'), l, heads.map((h) => forDisplay(headMatrix(act, h), current.kind)));
+}
+
+function renderGrid() {
+  gridTitle();
+  shownLayers().forEach((_, l) => drawGridLayer(l));
 }
 
 function update() {
   if (!current) return Promise.resolve();
-  const { info, kind, toks, layers } = current;
+  const cur = current;
+  const { info, kind, toks, layers } = cur;
   const qToks = toks[kind.q];
   const kToks = toks[kind.k];
   if (state.token === null) state.token = qToks.length - 1;
@@ -315,29 +327,32 @@ function update() {
     state.head = 'mean';
   }
   $('layer').value = String(state.layer);
-  const act = shownLayers()[state.layer];
   setOptionPairs($('head'), [['mean', 'mean over heads'], ...Array.from({ length: nHeads(info) }, (_, h) => [h, headTitle(state.layer, h)])], state.head);
   renderChips(qToks);
   $('chips-title').textContent = kind.q === 'target_tokens' ? 'Target tokens (queries)' : 'Tokens';
   $('key-note').textContent = kind.k !== kind.q ? `Keys are the source tokens: ${tokensText(toks.tokens)}` : 'Click a word, or focus one and use ← → Home End.';
-  const drawn = [renderWeights(act, qToks, kToks), renderPattern(act, qToks, kToks, kind.label)];
-  const entry = state.head === 'mean' ? undefined : headEntry(current.scores, attnName(state.layer), state.head);
-  $('head-scores').textContent = entry
-    ? `${entry.name} head ${entry.head} (trained model): ${entry.labels.length ? `labels ${entry.labels.join(', ')}` : 'no label'}`
-      + ` (a label needs a score ≥ ${current.scores.threshold}); scores: ${scoresText(entry)}`
-    : '';
-  renderTimeline();
-  $('pattern-note').textContent = 'Rows are queries (the word doing the looking), columns are keys. Click a row to select that word.'
-    + (kind.q === kind.k && kind.id !== 'encoder' ? ' Grey cells are masked: a causal layer cannot look at later words (score −∞ before the softmax, weight exactly 0).' : '')
-    + (kind.id === 'cross' ? ' The decoder at target position i is choosing word i+1, so an alignment head looks at the source word of the next target word: adjectives after their noun make the alignment cross.' : '');
-  document.querySelectorAll('#grid .grid-cell').forEach((c) => {
-    c.classList.toggle('selected', Number(c.dataset.layer) === state.layer && c.dataset.head === String(state.head));
-  });
+  markSelected($('grid'), state.layer, state.head);
   page.save();
-  // charts are drawn a frame apart (chart.js): the page says it is ready once all of this view's are drawn
+  // charts are drawn a frame apart (chart.js): the page says it is ready once all of this view's are drawn (and,
+  // while the first run still fetches the other layers, once that run is done: page.js says so then)
   document.body.dataset.ready = 'false';
   const gen = ++viewGen;
-  return Promise.all(drawn).then(whenIdle).then(() => { if (gen === viewGen) document.body.dataset.ready = 'true'; });
+  const act = shownLayers()[state.layer];
+  if (!act) {  // a layer that has not arrived yet: fetch it ahead of the others, then draw
+    $('pattern-title').textContent = `loading layer ${state.layer}…`;
+    return ensureLayer(cur, state.layer).then(() => (gen === viewGen && current === cur ? update() : undefined));
+  }
+  const drawn = [renderWeights(act, qToks, kToks), renderPattern(act, qToks, kToks, kind.label)];
+  const entry = state.head === 'mean' ? undefined : headEntry(cur.scores, attnName(state.layer), state.head);
+  $('head-scores').textContent = entry
+    ? `${entry.name} head ${entry.head} (trained model): ${entry.labels.length ? `labels ${entry.labels.join(', ')}` : 'no label'}`
+      + ` (a label needs a score ≥ ${cur.scores.threshold}); scores: ${scoresText(entry)}`
+    : '';
+  renderTimeline();
+  $('pattern-note').textContent = 'Rows are queries (the token doing the looking), columns are keys. Click a row to select that token.'
+    + (kind.mask === 'causal' ? ' Grey cells are masked: a causal layer cannot look at later tokens (score −∞ before the softmax, weight exactly 0).' : '')
+    + (kind.id === 'cross' ? ' The decoder at target position i is choosing token i+1, so an alignment head looks at the source token of the next target token.' : '');
+  return Promise.all(drawn).then(whenIdle).then(() => { if (gen === viewGen && !cur.loading) document.body.dataset.ready = 'true'; });
 }
 
 function selectToken(i, focus) {
@@ -354,14 +369,16 @@ function selectToken(i, focus) {
 async function run(pg, isLatest) {
   const info = await modelInfo(state.model);
   const kinds = kindsFor(info);
+  if (!kinds.length) throw Object.assign(new Error(`${state.model} has no attention layers to show`), { userFacing: true });
   const kind = kindObj(info);
   if (state.kind && state.kind !== kind.id && pg.fromUrl.has('kind')) {
     notice(`The link asked for attention “${state.kind}”, which ${state.model} does not have; showing ${kind.label}.`);
     pg.fromUrl.delete('kind');
   }
   state.kind = kind.id;
+  const n = kind.names.length;
   setOptionPairs($('kind'), kinds.map((k) => [k.id, k.label]), kind.id);
-  setOptionPairs($('layer'), Array.from({ length: nLayers(info) }, (_, l) => [l, `layer ${l}`]), state.layer);
+  setOptionPairs($('layer'), Array.from({ length: n }, (_, l) => [l, `layer ${l}`]), state.layer);
   const encDec = info.arch === 'encoder_decoder';
   $('target-label').hidden = !encDec;
   let target = null;
@@ -372,31 +389,47 @@ async function run(pg, isLatest) {
     }
     target = state.target;
   }
-  const [outs, scores, tl] = await Promise.all([
-    Promise.all(Array.from({ length: nLayers(info) }, (_, l) => fetchPattern(state.model, state.text, target, kind.name(l)))),
-    headScores(state.model),
-    encDec ? null : timeline(state.model),
-  ]);
-  if (!isLatest()) return;
+  // A translator opens on its first cross-attention head labelled "alignment": the labels come first then.
+  let scores = null;
   if (pickAlignment && kind.id === 'cross') {
+    scores = await headScores(state.model);
     const first = scores && scores.heads.find((e) => e.name.endsWith('.cross_attn') && e.labels.includes('alignment'));
     if (first) { state.layer = first.layer; state.head = String(first.head); }
   }
+  if (!isLatest()) return;
   pickAlignment = false;
-  current = { info, kind, toks: { tokens: outs[0].tokens, target_tokens: outs[0].target_tokens || outs[0].tokens },
-    layers: outs.map((o) => o.act), scores, timeline: tl && tl.steps.length ? tl : null, snap: null };
-  if (state.step !== null && current.timeline && !current.timeline.steps.includes(state.step) && pg.fromUrl.has('step')) {
-    notice(`The link asked for training step ${state.step}, which ${state.model} did not keep (kept: ${current.timeline.steps.join(', ')}); showing the trained model.`);
+  pg.clamp('layer', 0, n - 1, 'layer');
+  // The first picture: the chosen layer only.
+  const out = await fetchPattern(state.model, state.text, target, kind.names[state.layer]);
+  if (!isLatest()) return;
+  const cur = { info, kind, target, toks: { tokens: out.tokens, target_tokens: out.target_tokens || out.tokens },
+    layers: new Array(n).fill(null), pending: new Map(), scores, timeline: null, snap: null, loading: true };
+  cur.layers[state.layer] = out.act;
+  current = cur;
+  if (state.token === null && !encDec) state.token = defaultToken(cur.toks.tokens);
+  showHeadsNote(scores);
+  renderGridShell();
+  drawGridLayer(state.layer);
+  showUnknown(out.tokens, encDec ? out.target_tokens : undefined);
+  $('status').textContent = `${state.model}: ${cur.toks[kind.q].length} query tokens, ${n} layers × ${nHeads(info)} heads (${kind.label})`;
+  await update();
+  if (!isLatest()) return;
+  // Then the rest: every other layer (in order, one request at a time), the head labels, the training timeline.
+  const [, sc, tl] = await Promise.all([loadAllLayers(cur), scores || headScores(state.model), encDec ? null : timeline(state.model)]);
+  if (!isLatest() || current !== cur) return;
+  cur.scores = sc;
+  cur.timeline = tl && tl.steps.length ? tl : null;
+  if (state.step !== null && cur.timeline && !cur.timeline.steps.includes(state.step) && pg.fromUrl.has('step')) {
+    notice(`The link asked for training step ${state.step}, which ${state.model} did not keep (kept: ${cur.timeline.steps.join(', ')}); showing the trained model.`);
     pg.fromUrl.delete('step');
   }
-  if (state.token === null && !encDec) state.token = defaultToken(current.toks.tokens);
-  showHeadsNote(scores);
+  showHeadsNote(sc);
+  relabel($('grid'), headLabel);
   await loadSnapshot();
-  if (!isLatest()) return;
-  await Promise.all([renderGrid(shownLayers()), update()]);
-  const qn = current.toks[kind.q].length;
-  showUnknown(outs[0].tokens, encDec ? outs[0].target_tokens : undefined);
-  $('status').textContent = `${state.model}: ${qn} query tokens, ${nLayers(info)} layers × ${nHeads(info)} heads (${kind.label})`;
+  if (!isLatest() || current !== cur) return;
+  if (cur.snap) renderGrid();
+  cur.loading = false;
+  await update();
 }
 
 // The default query token of a decoder text, chosen from its tokens (word-level or subword alike): "it" when
@@ -448,7 +481,7 @@ $('chips').addEventListener('keydown', (e) => {
 // Arrow keys anywhere outside a form field move between tokens too.
 document.addEventListener('keydown', (e) => {
   if (!current || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
-  if (e.target.closest && e.target.closest('input, select, textarea, .js-plotly-plot')) return;
+  if (e.target.closest && e.target.closest('input, select, textarea, .js-plotly-plot, #grid')) return;
   if (e.key === 'ArrowLeft') { e.preventDefault(); selectToken(state.token - 1, true); }
   if (e.key === 'ArrowRight') { e.preventDefault(); selectToken(state.token + 1, true); }
 });

@@ -8,10 +8,14 @@ import { $, startPage } from './page.js';
 
 let info = null;
 let page = null;
+let stepOf = new Map();  // activation name -> the model's step for it (GET /api/v1/models/{id}: steps)
+let stageTitle = new Map();  // stage id -> title
+const ARCH = { decoder: 'decoder-only', encoder: 'encoder-only', encoder_decoder: 'encoder-decoder' };
 
 // Size of each dim from the config ("pos" and friends: one per token, not fixed).
 function dimText(dim, cfg) {
-  const sizes = { d_model: cfg.d_model, d_head: cfg.d_model / cfg.n_heads, head: cfg.n_heads, d_mlp: cfg.d_mlp, d_vocab: cfg.vocab_size };
+  const sizes = { d_model: cfg.d_model, d_head: cfg.d_head, head: cfg.n_heads, kv_head: cfg.n_kv_heads ?? cfg.n_heads,
+    d_mlp: cfg.d_mlp, d_vocab: cfg.vocab_size };
   return dim in sizes ? `${dim}=${sizes[dim]}` : dim;
 }
 
@@ -23,13 +27,11 @@ function parts(name) {
   return { prefix, leaf: name.slice(i + 1), block: m ? `${m[1]}.${m[2]}` : null, stack: m ? m[1] : null, layer: m ? Number(m[2]) : null };
 }
 
-// The trace step that draws `name` (K and V are drawn with Q; LN statistics with the LN output).
+// The trace step that draws `name`: its own, or the one it is drawn in (the model's steps say: K and V with Q, a
+// norm's mean and scale with its normalized value).
 function traceTarget(name) {
-  const { prefix, leaf } = parts(name);
-  if (leaf === 'hook_k' || leaf === 'hook_v') return `${prefix}.hook_q`;
-  if (['hook_mean', 'hook_scale', 'hook_normalized'].includes(leaf)) return `${prefix}.hook_out`;  // drawn with the norm's output
-  if (leaf === 'hook_pre_linear') return `${prefix}.hook_pre`;
-  return name;
+  const step = stepOf.get(name);
+  return (step && step.part_of) || name;
 }
 
 function links(name, model) {
@@ -50,23 +52,10 @@ function links(name, model) {
   return out;
 }
 
-// Forward order: per stack (encoder, then decoder / blocks) its embeddings, its blocks in order, its final norm;
-// then the unembedding. (The API lists names in module-registration order, which puts the logits first.)
-function rank(name) {
-  const stackOf = name.startsWith('encoder.') ? 0 : name.startsWith('hook_logits') || name.startsWith('hook_probs') ? 2 : 1;
-  const { layer } = parts(name);
-  const within = layer !== null ? 1 + layer : name.includes('ln_final') ? 1e4 : stackOf === 2 ? 2e4 : 0;
-  return stackOf * 1e5 + within;
-}
-
-// The heading a name is listed under.
+// The heading a name is listed under: the title of its stage of the forward pass (the model's `stages`).
 function groupOf(name) {
-  const { block } = parts(name);
-  if (block) return block;
-  const side = name.startsWith('encoder.') ? 'encoder ' : name.startsWith('decoder.') ? 'decoder ' : '';
-  if (name.includes('ln_final')) return `${side}final layer norm`;
-  if (/hook_(pos_)?embed$/.test(name)) return `${side}input: token and position embeddings`;
-  return 'output: unembedding';
+  const step = stepOf.get(name);
+  return step ? stageTitle.get(step.stage) : '';
 }
 
 function matches(a, words) {
@@ -79,8 +68,7 @@ function render() {
   const { state } = page;
   const words = state.q.toLowerCase().split(/\s+/).filter(Boolean);
   const all = info.activation_names;
-  const shown = all.map((a, i) => [rank(a.name), i, a]).sort((x, y) => x[0] - y[0] || x[1] - y[1]).map(([, , a]) => a)
-    .filter((a) => matches(a, words));
+  const shown = all.filter((a) => matches(a, words));  // the API lists them in forward order
   const head = el('tr', {}, ['name', 'dims', 'what it holds', 'shown in'].map((t) => el('th', { textContent: t })));
   const rows = [];
   let group = null;
@@ -100,7 +88,7 @@ function render() {
   $('glossary-table').replaceChildren(el('thead', {}, [head]), el('tbody', {}, rows));
   $('status').textContent = words.length
     ? `${shown.length} of ${all.length} activation names of ${info.id} match "${state.q.trim()}"`
-    : `${all.length} activation names of ${info.id} (${info.arch === 'encoder_decoder' ? 'encoder-decoder' : 'decoder-only'}, ${info.config.n_layers} layers)`;
+    : `${all.length} activation names of ${info.id} (${ARCH[info.arch] || info.arch}, ${info.config.n_layers} layers)`;
   page.save();
 }
 
@@ -108,6 +96,8 @@ async function run(pg, isLatest) {
   const detail = await modelInfo(pg.state.model);
   if (!isLatest()) return;
   info = detail;
+  stepOf = new Map(detail.steps.map((st) => [st.hook, st]));
+  stageTitle = new Map(detail.stages.map((st) => [st.id, st.title]));
   render();
 }
 

@@ -11,78 +11,84 @@ const PRESETS = [
   ['transformer-base-2017', 'Transformer base (Vaswani et al. 2017)'],
   ['gpt2-small', 'GPT-2 small'],
   ['bert-base', 'BERT-base'],
+  ['llama3-8b', 'Llama 3 8B (grouped-query attention)'],
   ['gpt3', 'GPT-3 175B'],
 ];
-// [query parameter, label, kind, choices]; the query parameter names are those of /api/v1/param-count.
+// Every input of GET /api/v1/param-count (app/routers/param_count.py), under its query name: what the core builds.
+// {name, label, kind: select | number | checkbox, choices?, min?, optional? (blank allowed: the preset's value),
+//  more? (in the "more components" box)}
 const FIELDS = [
-  ['arch', 'Architecture', 'select', ['decoder', 'encoder_decoder']],
-  ['vocab', 'Vocabulary', 'number'],
-  ['d_model', 'd_model', 'number'],
-  ['n_heads', 'Heads', 'number'],
-  ['n_layers', 'Layers (per stack)', 'number'],
-  ['d_mlp', 'd_mlp', 'number'],
-  ['n_ctx', 'Context n_ctx', 'number'],
-  ['act_fn', 'FFN activation', 'select', ['relu', 'gelu', 'swiglu']],
-  ['pos_embed', 'Positions', 'select', ['sinusoidal', 'learned', 'none']],
-  ['norm', 'Layer norm', 'select', ['pre', 'post', 'none']],
-  ['tie_embeddings', 'Tied unembedding', 'checkbox'],
-  ['mlp', 'FFN', 'checkbox'],
+  { name: 'arch', label: 'Architecture', kind: 'select', choices: [['decoder', 'decoder-only'], ['encoder', 'encoder-only (BERT)'], ['encoder_decoder', 'encoder-decoder']] },
+  { name: 'vocab', label: 'Vocabulary', kind: 'number' },
+  { name: 'd_model', label: 'd_model', kind: 'number' },
+  { name: 'n_heads', label: 'Heads', kind: 'number' },
+  { name: 'n_layers', label: 'Layers (per stack)', kind: 'number' },
+  { name: 'd_mlp', label: 'd_mlp', kind: 'number' },
+  { name: 'n_ctx', label: 'Context n_ctx', kind: 'number' },
+  { name: 'act_fn', label: 'FFN activation', kind: 'select', choices: [['relu', 'ReLU'], ['gelu', 'GELU'], ['gelu_new', 'GELU, tanh form (GPT-2)'], ['silu', 'SiLU'], ['swiglu', 'SwiGLU (gated: 3 matrices)']] },
+  { name: 'pos_embed', label: 'Positions', kind: 'select', choices: [['learned', 'learned table'], ['sinusoidal', 'sinusoidal'], ['sinusoidal_halves', 'sinusoidal, sin | cos (Marian)'], ['rotary', 'rotary'], ['none', 'none']] },
+  { name: 'norm', label: 'Norm placement', kind: 'select', choices: [['pre', 'pre-norm'], ['post', 'post-norm'], ['none', 'no norm']] },
+  { name: 'norm_type', label: 'Norm', kind: 'select', choices: [['layer', 'LayerNorm (γ, β)'], ['rms', 'RMSNorm (γ)']] },
+  { name: 'tie_embeddings', label: 'Tied unembedding', kind: 'checkbox' },
+  { name: 'mlp', label: 'FFN', kind: 'checkbox' },
+  { name: 'n_kv_heads', label: 'Key/value heads (GQA)', kind: 'number', optional: true, more: true },
+  { name: 'head_dim', label: 'd_head (blank: d_model ÷ heads)', kind: 'number', optional: true, more: true },
+  { name: 'attn_bias', label: 'b_Q, b_K, b_V', kind: 'checkbox', more: true },
+  { name: 'attn_out_bias', label: 'b_O', kind: 'checkbox', more: true },
+  { name: 'mlp_bias', label: 'FFN biases', kind: 'checkbox', more: true },
+  { name: 'unembed_bias', label: 'b_U', kind: 'checkbox', more: true },
+  { name: 'n_token_types', label: 'Token types', kind: 'number', min: 0, more: true },
+  { name: 'embed_norm', label: 'Norm after the embeddings', kind: 'checkbox', more: true },
+  { name: 'lm_head', label: 'Output head', kind: 'select', choices: [['linear', 'linear'], ['mlm', 'MLM head (BERT)']], more: true },
 ];
-// config key (ModelConfig) for each query parameter
+// the config key (ModelConfig, GET /api/v1/models config) of a query parameter
 const CONFIG_KEY = { vocab: 'vocab_size' };
 const WHAT = {
-  embeddings: 'token embedding W_E (vocab × d_model)',
-  positions: 'learned position table W_pos (n_ctx × d_model); sinusoidal positions are fixed, not learned',
-  attention: 'W_Q, W_K, W_V, W_O: 4 · d_model² per attention layer (decoder blocks also have cross-attention)',
+  embeddings: 'token embedding W_E (vocab × d_model), and BERT\'s token-type table',
+  positions: 'learned position table W_pos (n_ctx × d_model); sinusoidal and rotary positions are computed, not learned',
+  attention: 'W_Q, W_O (d_model × heads·d_head each) and W_K, W_V (d_model × kv_heads·d_head each) per attention layer (decoder blocks of an encoder-decoder also have cross-attention)',
   ffn: 'W_in, W_out: 2 · d_model · d_mlp per block (SwiGLU adds W_gate)',
-  layer_norms: 'γ and β: 2 · d_model per layer norm',
-  biases: 'b_Q, b_K, b_V, b_O, b_in, b_out per block, and the unembedding bias b_U',
-  unembedding: 'W_U (d_model × vocab), 0 when tied to the embedding',
+  layer_norms: 'γ (and β for LayerNorm, not RMSNorm): d_model each per norm',
+  biases: 'b_Q, b_K, b_V, b_O, b_in, b_out per block where the model has them, and the unembedding bias b_U',
+  unembedding: 'W_U (d_model × vocab), 0 when tied to the embedding; BERT\'s MLM dense layer',
 };
 const fmt = (n) => Number(n).toLocaleString('en');
-// /api/v1/param-count takes act_fn relu | gelu | swiglu: only a gated activation (swiglu: one more matrix) changes
-// the count, so every other one a config names (gelu_new, silu, …) is counted as gelu.
-const countedAct = (a) => (a === 'swiglu' || a === 'relu' ? a : 'gelu');
-// an encoder-only stack (BERT) has the blocks of a decoder-only one (no cross-attention); the query knows no 'encoder'
-const countedArch = (a) => (a === 'encoder_decoder' ? a : 'decoder');
-// positions: only a learned table has parameters; rotary, like sinusoidal, adds none
-const countedPos = (p) => (['sinusoidal', 'learned', 'none'].includes(p) ? p : 'none');
 
 function buildForm() {
   const preset = $('preset');
   for (const [id, label] of PRESETS) preset.append(el('option', { value: id, textContent: label }));
   const box = $('param-fields');
-  for (const [name, label, kind, choices] of FIELDS) {
+  const more = el('div', { className: 'controls' });
+  for (const f of FIELDS) {
     let input;
-    if (kind === 'select') {
-      input = el('select', { id: `f-${name}`, name });
-      for (const c of choices) input.append(el('option', { value: c, textContent: c }));
-    } else if (kind === 'checkbox') {
-      input = el('input', { id: `f-${name}`, name, type: 'checkbox' });
+    if (f.kind === 'select') {
+      input = el('select', { id: `f-${f.name}`, name: f.name });
+      for (const [v, label] of f.choices) input.append(el('option', { value: v, textContent: label }));
+    } else if (f.kind === 'checkbox') {
+      input = el('input', { id: `f-${f.name}`, name: f.name, type: 'checkbox' });
     } else {
-      input = el('input', { id: `f-${name}`, name, type: 'number', min: 1, step: 1, required: true });
+      input = el('input', { id: `f-${f.name}`, name: f.name, type: 'number', min: f.min ?? 1, step: 1, required: !f.optional });
       input.style.width = '8rem';
     }
-    box.append(el('label', {}, [label, input]));
+    (f.more ? more : box).append(el('label', {}, [f.label, input]));
   }
+  box.append(el('details', { className: 'more-fields' }, [el('summary', { textContent: 'More components: grouped-query attention, biases, BERT\'s parts' }), more]));
 }
 
 function fill(config) {
-  for (const [name, , kind] of FIELDS) {
-    let v = config[CONFIG_KEY[name] || name];
+  for (const f of FIELDS) {
+    const v = config[CONFIG_KEY[f.name] || f.name];
     if (v === undefined) continue;
-    if (name === 'act_fn') v = countedAct(v);
-    if (name === 'pos_embed') v = countedPos(v);
-    if (name === 'arch') v = countedArch(v);
-    if (kind === 'checkbox') $(`f-${name}`).checked = Boolean(v);
-    else $(`f-${name}`).value = String(v);
+    const input = $(`f-${f.name}`);
+    if (f.kind === 'checkbox') input.checked = Boolean(v);
+    else input.value = v === null ? '' : String(v);
   }
 }
 
 function query() {
   const q = new URLSearchParams();
   if ($('preset').value) q.set('preset', $('preset').value);
-  for (const [name, , kind] of FIELDS) {
+  for (const { name, kind } of FIELDS) {
     const input = $(`f-${name}`);
     q.set(name, kind === 'checkbox' ? String(input.checked) : input.value);
   }
@@ -114,11 +120,13 @@ function renderCount(out) {
 
 async function loadedModels() {
   const models = await getJSON('/api/v1/models');
+  // each model's own configuration, every input as it is (the endpoint takes everything the core builds)
   const counts = await Promise.all(models.map((m) => {
-    const c = m.config;
-    const q = new URLSearchParams({ arch: countedArch(c.arch), vocab: c.vocab_size, d_model: c.d_model, n_heads: c.n_heads,
-      n_layers: c.n_layers, d_mlp: c.d_mlp, n_ctx: c.n_ctx, act_fn: countedAct(c.act_fn), pos_embed: countedPos(c.pos_embed), norm: c.norm,
-      tie_embeddings: c.tie_embeddings, mlp: c.mlp });
+    const q = new URLSearchParams();
+    for (const { name } of FIELDS) {
+      const v = m.config[CONFIG_KEY[name] || name];
+      if (v !== undefined && v !== null) q.set(name, String(v));
+    }
     return getJSON(`/api/v1/param-count?${q}`);
   }));
   const table = el('table', { className: 'loaded' });
@@ -128,7 +136,7 @@ async function loadedModels() {
     const c = m.config;
     const out = counts[i];
     const row = el('tr', {}, [el('td', { className: 'mono', textContent: m.id }),
-      el('td', { className: 'small', textContent: `${c.arch}, ${c.n_layers} layers, d_model ${c.d_model}, norm ${c.norm}${c.mlp ? '' : ', no FFN'}` }),
+      el('td', { className: 'small', textContent: `${c.arch}, ${c.n_layers} layers, d_model ${c.d_model}, ${c.norm_type === 'rms' ? 'RMSNorm' : 'LayerNorm'} ${c.norm}${c.mlp ? '' : ', no FFN'}${c.n_kv_heads && c.n_kv_heads < c.n_heads ? `, ${c.n_kv_heads} kv heads` : ''}` }),
       el('td', { className: 'mono num', textContent: fmt(out.total) }),
       el('td', { className: 'mono num', textContent: fmt(m.n_params) }),
       el('td', { textContent: out.total === m.n_params ? '✓' : '✗ differs' })]);
@@ -140,9 +148,9 @@ async function loadedModels() {
 
 // The state: a preset and every field (null = the preset's value). Fields a link gives override the preset's.
 const params = { preset: param.str('gpt2-small', { choices: PRESETS.map((p) => p[0]).concat(['']) }) };
-for (const [name, , kind, choices] of FIELDS) {
-  params[name] = kind === 'select' ? param.str('', { choices: [''].concat(choices) })
-    : kind === 'checkbox' ? param.str('', { choices: ['', 'true', 'false'] }) : param.int(null, { min: 1, max: 10 ** 7, nullable: true });
+for (const { name, kind, choices, min } of FIELDS) {
+  params[name] = kind === 'select' ? param.str('', { choices: [''].concat(choices.map((c) => c[0])) })
+    : kind === 'checkbox' ? param.str('', { choices: ['', 'true', 'false'] }) : param.int(null, { min: min ?? 1, max: 10 ** 7, nullable: true });
 }
 
 let presetLoaded = null;
@@ -155,7 +163,7 @@ async function run(page, isLatest) {
     fill(base.config);
     out = base;
     if (presetLoaded === null) {
-      for (const [name, , kind] of FIELDS) {
+      for (const { name, kind } of FIELDS) {
         if (state[name] === null || state[name] === '') continue;
         const input = $(`f-${name}`);
         const shown = kind === 'checkbox' ? String(input.checked) : input.value;
@@ -168,7 +176,7 @@ async function run(page, isLatest) {
     presetLoaded = state.preset;
   }
   const q = query();
-  for (const [name] of FIELDS) state[name] = q.get(name);
+  for (const { name } of FIELDS) state[name] = q.get(name);
   const table = isFirst ? loadedModels() : null;  // one count per loaded model: drawn after the chart
   isFirst = false;
   const count = await (out || getJSON(`/api/v1/param-count?${q}`));

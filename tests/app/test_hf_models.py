@@ -46,10 +46,22 @@ def test_details_give_steps_and_no_subword_vocab(hf_client):
     d = hf_client.get("/api/v1/models/tiny-llama").json()
     assert d["vocab"] is None and d["n_params"] > 0
     steps = {s["hook"]: s for s in d["steps"]}
-    assert steps["blocks.0.attn.hook_rot_k"] == {
+    rot_k = steps["blocks.0.attn.hook_rot_k"]
+    assert {k: rot_k[k] for k in ("name", "hook", "dims", "component", "kind", "extra")} == {
         "name": "rotated keys", "hook": "blocks.0.attn.hook_rot_k", "dims": ["key_pos", "kv_head", "d_head"],
-        "description": steps["blocks.0.attn.hook_rot_k"]["description"], "component": "blocks.0.attn",
-        "kind": "attention", "extra": False}
+        "component": "blocks.0.attn", "kind": "attention", "extra": False}
+    # what a page needs to draw it: its stage and layer, the tokens its positions run over, its attention family
+    cfg = d["config"]
+    assert cfg["n_kv_heads"] < cfg["n_heads"]
+    assert {k: rot_k[k] for k in ("stage", "layer", "positions", "with", "part_of", "views")} == {
+        "stage": "blocks.0", "layer": 0, "positions": {"key_pos": "source"}, "with": [], "part_of": None, "views": []}
+    assert rot_k["attention"] == {"id": "self", "label": "self-attention (causal)", "mask": "causal", "window": None,
+                                  "n_heads": cfg["n_heads"], "n_kv_heads": cfg["n_kv_heads"]}
+    assert rot_k["title"] == "Rotary: rotate the keys" and f"{cfg['n_kv_heads']} heads" in rot_k["text"]
+    assert steps["blocks.0.attn.hook_k"]["part_of"] == "blocks.0.attn.hook_q"
+    assert steps["blocks.0.attn.hook_q"]["with"] == ["blocks.0.attn.hook_k", "blocks.0.attn.hook_v"]
+    assert [s["id"] for s in d["stages"]] == ["embed", *[f"blocks.{l}" for l in range(cfg["n_layers"])], "output"]
+    assert d["stages"][0]["names"] == ["hook_embed"]  # rotary: no position vector in the input stage
     assert [s["hook"] for s in d["steps"]] == [a["name"] for a in d["activation_names"]]
     assert steps["blocks.0.ln1.hook_scale"]["kind"] == "rms_norm"
     assert hf_client.get("/api/v1/models/tiny-gpt").json()["vocab"][:4] == ["<pad>", "<unk>", "<bos>", "<eos>"]
@@ -129,3 +141,18 @@ def test_pages_open_on_a_served_model(hf_client):
     page = hf_client.get("/glossary").text
     embedded = json.loads(re.search(r'<script id="xray-models" type="application/json">(.*?)</script>', page).group(1))
     assert embedded["default"] == "tiny-gpt" == embedded["models"][0]["id"]
+
+
+def test_token_strings_by_id(hf_client):
+    """GET /models/{id}/tokens: the display strings of ids (what a trace shows for them), in the order asked."""
+    loaded = hf_client.app.state.models["tiny-llama"]
+    ids = loaded.encode("the keeper counted boats")
+    r = hf_client.get(f"/api/v1/models/tiny-llama/tokens?ids={','.join(map(str, ids))}")
+    assert r.status_code == 200, r.text
+    traced = hf_client.post("/api/v1/trace", json={"model": "tiny-llama", "text": "the keeper counted boats",
+                                                   "names": ["hook_embed"]}).json()["tokens"]
+    assert [t["token"] for t in r.json()["tokens"]] == traced and [t["id"] for t in r.json()["tokens"]] == ids
+    assert any(t["token"].startswith(" ") for t in r.json()["tokens"])  # SentencePiece's ▁ shown as a space
+    for bad in ("-1", str(loaded.cfg.vocab_size), "x", ""):
+        r = hf_client.get(f"/api/v1/models/tiny-llama/tokens?ids={bad}")
+        assert r.status_code == 422 and r.json()["error"]["code"] in ("invalid_ids", "validation_error"), r.text

@@ -127,3 +127,52 @@ def test_endpoint_counts_the_new_components_and_ignores_blank_choices(client):
     enc = ModelConfig(arch="encoder", act_fn="silu", pos_embed="rotary", self_attn_mask="padding")
     out = client.get("/api/v1/param-count", params={"arch": "encoder", "act_fn": "silu", "pos_embed": "rotary"}).json()
     assert out["total"] == numel(enc) and out["breakdown"]["positions"] == 0
+
+
+def llama_by_hand(V: int, d: int, H: int, kv: int, L: int, m: int, tied: bool) -> int:
+    """A Llama-style decoder counted by hand: per block W_Q and W_O (d × H·dh each), W_K and W_V (d × kv·dh each),
+    three FFN matrices (SwiGLU: d × m, d × m, m × d), two RMSNorm γ (d each), no biases; then W_E, the final
+    RMSNorm γ and, untied, W_U. Rotary positions have no parameters."""
+    dh = d // H
+    block = 2 * d * H * dh + 2 * d * kv * dh + 3 * d * m + 2 * d
+    return V * d + L * block + d + (0 if tied else d * V)
+
+
+def test_llama3_8b_preset_by_hand():
+    # Meta's published configuration of Llama 3 8B: vocabulary 128,256, d_model 4,096, 32 layers, 32 query heads,
+    # 8 key/value heads, d_mlp 14,336, untied output
+    assert count(PRESETS["llama3-8b"]["config"])["total"] == llama_by_hand(128256, 4096, 32, 8, 32, 14336, False) \
+        == 8_030_261_248
+
+
+def test_endpoint_takes_every_component_the_core_builds(client):
+    """What the core supports, through the query: grouped-query attention, RMSNorm, SwiGLU, no biases, an encoder
+    with token types, an embedding norm and the MLM head; each total against a hand count and the real modules."""
+    q = {"arch": "decoder", "vocab": 300, "d_model": 48, "n_heads": 6, "n_kv_heads": 2, "n_layers": 3, "d_mlp": 80,
+         "act_fn": "swiglu", "pos_embed": "rotary", "norm": "pre", "norm_type": "rms", "tie_embeddings": "false",
+         "attn_bias": "false", "attn_out_bias": "false", "mlp_bias": "false", "unembed_bias": "false"}
+    out = client.get("/api/v1/param-count", params=q).json()
+    assert out["total"] == llama_by_hand(300, 48, 6, 2, 3, 80, False)
+    cfg = ModelConfig(vocab_size=300, d_model=48, n_heads=6, n_kv_heads=2, n_layers=3, d_mlp=80, act_fn="swiglu",
+                      pos_embed="rotary", norm_type="rms", attn_bias=False, attn_out_bias=False, mlp_bias=False,
+                      unembed_bias=False)
+    assert out["total"] == numel(cfg) and out["breakdown"]["biases"] == 0
+    assert out["breakdown"]["attention"] == 3 * (2 * 48 * 48 + 2 * 48 * 16)  # W_K, W_V: 2 heads of 8 dims
+    # BERT-shaped: post-LN LayerNorm encoder, learned positions, 2 token types, an embedding norm, the MLM head
+    d, m, V, L, n = 32, 64, 200, 2, 40
+    q = {"arch": "encoder", "vocab": V, "d_model": d, "n_heads": 4, "n_layers": L, "d_mlp": m, "n_ctx": n,
+         "act_fn": "gelu", "pos_embed": "learned", "norm": "post", "norm_type": "layer", "tie_embeddings": "true",
+         "n_token_types": 2, "embed_norm": "true", "lm_head": "mlm", "n_kv_heads": ""}
+    out = client.get("/api/v1/param-count", params=q).json()
+    block = 4 * d * d + 4 * d + 2 * d * m + m + d + 2 * 2 * d  # attention + biases, FFN + biases, two LayerNorms
+    by_hand = V * d + n * d + 2 * d + 2 * d + L * block + (d * d + d + 2 * d) + V  # + MLM dense, norm, b_U
+    assert out["total"] == by_hand
+    # head_dim apart from d_model / n_heads: W_Q, W_K, W_V are d × H·head_dim, W_O the reverse
+    out = client.get("/api/v1/param-count", params={"d_model": 32, "n_heads": 4, "head_dim": 16, "n_layers": 1,
+                                                    "attn_bias": "false", "attn_out_bias": "false"}).json()
+    assert out["breakdown"]["attention"] == 4 * 32 * 4 * 16
+
+
+def test_endpoint_says_what_to_change_for_an_impossible_config(client, error_of):
+    e = error_of(client.get("/api/v1/param-count", params={"n_heads": 6, "n_kv_heads": 4, "d_model": 48}), 422)
+    assert "n_kv_heads" in e["message"]

@@ -4,6 +4,8 @@
   variables of the test process, e.g. XRAY_CHECKPOINT_DIR, are passed through), waits until it answers,
   yields its base URL and stops it at the end. `serve(name, **env)` starts another one with other settings
   (e.g. XRAY_MODELS naming checkpoints a test built) for a module's fixture.
+- `hf_server` (session, only for the tests that ask for it): a second server over Hugging Face checkpoints
+  built at random by the tests (tests/e2e/hf_models.py); yields (base URL, {role: model id}).
 - `browser` (session): Chromium at /usr/bin/chromium. A missing browser FAILS the run (CI must install it);
   Playwright's own browser download is never used.
 - `page`: a fresh page whose console errors, uncaught page errors and dialogs (alert/confirm) are recorded;
@@ -91,6 +93,18 @@ def server():
     """The app on its shipped models (and whatever XRAY_* the test process sets)."""
     with serve("main") as base:
         yield base
+
+
+@pytest.fixture(scope="session")
+def hf_server(tmp_path_factory):
+    """A second server (the first one is left as it is) serving Hugging Face checkpoints built here at random
+    (tests/e2e/hf_models.py): a GPT-2-shaped model of 12 layers x 12 heads, a Llama with grouped-query attention,
+    a GPT-NeoX, a BERT, a Marian translator. Yields (base URL, {role: model id})."""
+    from .hf_models import build
+
+    ids, specs = build(tmp_path_factory.mktemp("hf-e2e"))
+    with serve("hf", XRAY_MODELS=",".join(specs), HF_HUB_OFFLINE="1") as base:
+        yield base, ids
 
 
 @pytest.fixture(scope="session")

@@ -180,9 +180,18 @@ def test_parameter_calculator(page, server):
     page.fill("#f-d_model", "512")
     page.fill("#f-n_heads", "8")
     page.click("#param-form button[type=submit]")
-    d = 512  # a custom configuration starts from ModelConfig's defaults, which have the unembedding bias b_U
-    by_hand = V * d + 1024 * d + L * (4 * d * d + 4 * d + 2 * d * m + m + d + 4 * d) + 2 * d + V
+    d = 512  # every other field keeps GPT-2's value as shown (tied output, no unembedding bias b_U)
+    by_hand = V * d + 1024 * d + L * (4 * d * d + 4 * d + 2 * d * m + m + d + 4 * d) + 2 * d
     page.wait_for_selector(f'#total[data-total="{by_hand}"]')
+    # Llama 3 8B: grouped-query attention, RMSNorm, SwiGLU, no biases, untied; by hand, W_K and W_V have 8 of the
+    # 32 heads
+    page.select_option("#preset", "llama3-8b")
+    d, m, V, L, kv = 4096, 14336, 128256, 32, 8 * 128
+    by_hand = 2 * V * d + L * (2 * d * d + 2 * d * kv + 3 * d * m + 2 * d) + d
+    page.wait_for_selector(f'#total[data-total="{by_hand}"]')
+    assert page.input_value("#f-norm_type") == "rms" and page.input_value("#f-n_kv_heads") == "8"
+    assert page.input_value("#f-act_fn") == "swiglu" and not page.is_checked("#f-attn_bias")
+    screenshot(page, "component-params-llama3")
     # the loaded models: the arithmetic from their config equals sum(numel) of their modules
     for m_info in api(server, "/api/v1/models"):
         row = page.locator(f'#loaded-models tr[data-model="{m_info["id"]}"]')

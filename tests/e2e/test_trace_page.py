@@ -100,7 +100,7 @@ def test_step_through_to_the_logits_and_back(page, server, model_id):
     # the order of the forward pass, as the issue lists it
     must = ["token ids", "embedding row", "position vector", "Layer norm", "Q, K, V", "Scores q·k", "Divide by √d_head",
             "Mask", "Softmax → attention pattern", "pattern · V", "Concatenate the heads", "through W_O", "All heads summed", "+ residual", "FFN up-projection",
-            "Activation", "FFN down-projection", "Final layer norm", "Unembedding → logits", "Softmax → next-word"]
+            "Activation", "FFN down-projection", "Final layer norm", "Unembedding → logits", "Softmax → next-token"]
     positions = [next(i for i, t in enumerate(titles) if m in t) for m in must]
     assert positions == sorted(positions), list(zip(must, positions))
     assert shown[-2:] == ["hook_logits", "hook_probs"]
