@@ -9,5 +9,6 @@ from .routers import generate, heads, masked_token, models, next_token, param_co
 router = APIRouter(prefix="/api/v1")
 # A model id may hold a slash (a hub id, EleutherAI/pythia-70m), so the routes read it as {model_id:path}:
 # /models/{model_id:path} would also match /models/x/heads, hence the model routes come last.
-for resource in (trace, next_token, masked_token, generate, param_count, readouts, heads, timeline, tokenize, models):
+RESOURCES = (trace, next_token, masked_token, generate, param_count, readouts, heads, timeline, tokenize, models)
+for resource in RESOURCES:
     router.include_router(resource.router)
