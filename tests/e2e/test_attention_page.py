@@ -139,6 +139,7 @@ def test_url_reproduces_the_view(page, server, browser):
     page.select_option("#layer", "1")
     page.select_option("#head", "2")
     page.locator("#chips .chip").nth(5).click()
+    wait_ready(page)  # each change redraws the charts a frame later: read them once the page says they are drawn
     url = page.url
     before = table_weights(page)
     z_before = plot_z(page, "plot-pattern")
