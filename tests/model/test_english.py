@@ -1,13 +1,14 @@
 """The shipped real-English checkpoints, checked from their weights: held-out loss per source and head-probe
-scores are recomputed here and must equal what each json records; the default model beats the bigram baseline and
-has a previous-token head; docs/english.md is what model/english_report.py computes from the checkpoints."""
+scores are recomputed here and must equal what each json records; the default model beats the bigram baseline, has
+a previous-token head in layer 0 and an induction head in layer 1, and its timeline shows the induction head
+forming; docs/english.md is what model/english_report.py computes from the checkpoints."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from model import doc_block, english, english_report, probes, zoo
+from model import doc_block, english, english_report, probes, timeline, zoo
 from model.train import RECIPES
 
 ENGLISH = sorted(m for m, r in RECIPES.items() if r.corpus == "english-bpe")
@@ -45,9 +46,35 @@ def test_default_model_reads_english_better_than_a_bigram():
         assert loss < metrics["bigram_loss"][source]["loss"] - 0.2
 
 
-def test_default_model_has_a_previous_token_head():
+def test_default_model_has_a_previous_token_head_and_an_induction_head():
     record = zoo.load(english_report.MAIN).meta["metrics"]["head_probes"]  # equal to a recomputation, see above
     assert record["previous-token"] >= probes.THRESHOLD
+    assert record["induction"] >= probes.THRESHOLD
+
+
+def test_the_induction_circuit_spans_two_layers():
+    """An induction head needs to know, at each key, which token came before it: a previous-token head in an
+    EARLIER layer writes that into the stream. Recomputed from the weights: the best previous-token head is in
+    layer 0 and the best induction head in layer 1."""
+    loaded = zoo.load(english_report.MAIN)
+    scores = english_report.head_scores(loaded)
+    assert probes.best(scores, "previous-token")[0] == "blocks.0.attn"
+    assert probes.best(scores, "induction")[0] == "blocks.1.attn"
+
+
+def test_the_timeline_shows_the_induction_head_forming():
+    """The /attention step slider's snapshots, probed from their weights: no induction head at the first, one at
+    the last, and the score recorded in the training curve at every snapshot is the snapshot's own."""
+    directory = timeline.timeline_dir(zoo.CHECKPOINT_DIR, english_report.MAIN)
+    steps = timeline.list_steps(directory)
+    curve = dict((s, c) for s, c in zoo.load(english_report.MAIN).meta["training"]["metrics_curve"])
+    best = {}
+    for step in (steps[0], steps[len(steps) // 2], steps[-1]):
+        snap = zoo.load(timeline.snapshot_id(step), directory)
+        best[step] = probes.best(english_report.head_scores(snap), "induction")[2]
+        # the curve was measured on the float32 weights during training, the snapshot is stored in float16
+        assert best[step] == pytest.approx(curve[step]["induction"], abs=0.01)
+    assert best[steps[0]] < probes.THRESHOLD <= best[steps[-1]]
 
 
 def test_english_gpt_is_the_default_and_everything_is_shipped():
