@@ -30,8 +30,8 @@ const EXAMPLES = { 'english-gpt': { text: ENGLISH.repeat, target: '' },
 
 let page = null;
 let state = null;  // page.state: model, text, target, kind, layer, head ('mean' or a number as text), token, step
-// With no layer/head in the URL, cross-attention opens on its first head labelled "alignment" (if any).
-let pickAlignment = !new URLSearchParams(window.location.search).has('layer') && !new URLSearchParams(window.location.search).has('head');
+// With no layer/head in the URL, the page opens on the head that shows what the input is about (signatureHead).
+let pickHead = !new URLSearchParams(window.location.search).has('layer') && !new URLSearchParams(window.location.search).has('head');
 let stepGen = 0; // the latest training-step choice
 let viewGen = 0; // the latest update(): only it may say the page is ready
 // {info, kind, target, toks: {tokens, target_tokens}, layers: [act per layer, null until fetched], pending, scores,
@@ -389,15 +389,16 @@ async function run(pg, isLatest) {
     }
     target = state.target;
   }
-  // A translator opens on its first cross-attention head labelled "alignment": the labels come first then.
+  // Opening on a labelled head needs the labels first.
   let scores = null;
-  if (pickAlignment && kind.id === 'cross') {
+  const wanted = pickHead ? signatureLabel(kind, encDec, state.text) : null;
+  if (wanted) {
     scores = await headScores(state.model);
-    const first = scores && scores.heads.find((e) => e.name.endsWith('.cross_attn') && e.labels.includes('alignment'));
-    if (first) { state.layer = first.layer; state.head = String(first.head); }
+    const head = signatureHead(scores, kind, wanted);
+    if (head) { state.layer = head.layer; state.head = String(head.head); }
   }
   if (!isLatest()) return;
-  pickAlignment = false;
+  pickHead = false;
   pg.clamp('layer', 0, n - 1, 'layer');
   // The first picture: the chosen layer only.
   const out = await fetchPattern(state.model, state.text, target, kind.names[state.layer]);
@@ -432,6 +433,30 @@ async function run(pg, isLatest) {
   await update();
 }
 
+// The head a view opens on when the link names none: a translator's cross-attention opens on its first head
+// labelled "alignment"; a decoder's self-attention on a text with a repeated passage (a run of three words seen
+// before) opens on its best "induction" head, whose pattern then shows the second copy looking one token past the
+// first. Returns the label to look for, or null (open on layer 0, mean over heads).
+function signatureLabel(kind, encDec, text) {
+  if (kind.id === 'cross') return 'alignment';
+  if (encDec || kind.q !== kind.k) return null;
+  const words = text.toLowerCase().split(/\s+/).filter(Boolean);
+  const seen = new Set();
+  for (let i = 2; i < words.length; i += 1) {
+    const run = words.slice(i - 2, i + 1).join(' ');
+    if (seen.has(run)) return 'induction';
+    seen.add(run);
+  }
+  return null;
+}
+
+function signatureHead(scores, kind, label) {
+  const heads = ((scores && scores.heads) || []).filter((e) => e.labels.includes(label)
+    && (label === 'alignment' ? e.name.endsWith('.cross_attn') : !e.name.endsWith('.cross_attn')));
+  if (label === 'alignment') return heads[0] || null;
+  return heads.reduce((a, b) => (!a || b.scores[label] > a.scores[label] ? b : a), null);
+}
+
 // The default query token of a decoder text, chosen from its tokens (word-level or subword alike): "it" when
 // the text has one (its pattern shows what it refers to); else, in a repeated passage, a token of the second
 // copy whose three previous tokens already occurred together (an induction head would look at the token after
@@ -462,7 +487,7 @@ page = startPage({
     state.layer = 0;
     state.head = 'mean';
     state.step = null;
-    pickAlignment = true;
+    pickHead = true;
     state.token = null;
   },
 });

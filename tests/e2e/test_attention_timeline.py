@@ -134,3 +134,31 @@ def test_training_step_slider_redraws_patterns(page, server):
 def plot_z_cell(page, layer: int, head: int) -> np.ndarray:
     z = page.evaluate(f"""() => document.querySelector('#grid .grid-cell[data-layer="{layer}"][data-head="{head}"] .grid-plot').data[0].z""")
     return np.array([[np.nan if v is None else v for v in row] for row in z], dtype=float)
+
+
+def test_default_model_opens_on_its_induction_head_and_the_slider_shows_it_forming(page, server):
+    """The default model on its repeated-passage example: with no head in the link the page opens on the head the
+    API scores highest for induction; the query chosen is a token of the second copy, and that head's weight on
+    the token after the earlier copy is high in the trained model and at the last snapshot, low at the first."""
+    model = zoo.DEFAULT_MODEL
+    heads = api(server, f"/api/v1/models/{model}/heads")["heads"]
+    best = max((e for e in heads if "induction" in e["labels"]), key=lambda e: e["scores"]["induction"])
+    page.goto(f"{server}/attention")
+    wait_ready(page)
+    state = page.evaluate("() => window.__xray.state")
+    assert state["model"] == model and (state["layer"], state["head"]) == (best["layer"], str(best["head"]))
+    tokens = page.evaluate("() => window.__xray.current().toks.tokens")
+    q = state["token"]
+    # the query and the three tokens before it occurred together earlier, at `earlier`: an induction head looks
+    # at the token that followed them then
+    earlier = next(j for j in range(3, q) if tokens[j - 3:j + 1] == tokens[q - 3:q + 1])
+    first = earlier + 1
+    trained = plot_z(page, "plot-pattern")[q]
+    assert trained[first] > 0.3 and trained[first] == np.nanmax(trained)
+    steps = api(server, f"/api/v1/models/{model}/timeline")["steps"]
+    slide(page, 0)
+    early = plot_z(page, "plot-pattern")[q]
+    slide(page, len(steps) - 1)
+    late = plot_z(page, "plot-pattern")[q]
+    assert early[first] < 0.3 < late[first]
+    screenshot(page, "attention-induction-timeline")
