@@ -23,7 +23,6 @@ Writes the table into docs/benchmarks.md (block attention-first-picture) unless 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time

@@ -13,9 +13,9 @@ import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from model import train, variants, zoo
+from model import doc_block, train, variants, zoo
 
-START, END = "<!-- seeds-table:start -->", "<!-- seeds-table:end -->"
+BLOCK = "seeds-table"  # the generated block of docs/variants.md (model/doc_block.py)
 
 
 def run_one(job: tuple[str, int, str]) -> tuple[str, int, dict]:
@@ -54,10 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     table = markdown({**shipped, **results}, args.models, [0, *args.seeds])
     print(table)
     if args.write:
-        text = args.write.read_text()
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        args.write.write_text(f"{head}{START}\n{table}\n{END}{tail}")
+        doc_block.write(args.write, BLOCK, table)
 
 
 if __name__ == "__main__":

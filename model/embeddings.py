@@ -66,13 +66,14 @@ class MLMHead(nn.Module):
 
     def __init__(self, cfg):
         super().__init__()
-        self.act = ACTIVATIONS["silu" if cfg.act_fn == "swiglu" else cfg.act_fn]
+        self.act_fn = "silu" if cfg.act_fn == "swiglu" else cfg.act_fn
+        self.act = ACTIVATIONS[self.act_fn]
         self.W = nn.Parameter(torch.empty(cfg.d_model, cfg.d_model))
         self.b = nn.Parameter(torch.zeros(cfg.d_model))
         nn.init.normal_(self.W, std=0.02)
         add_hooks(self, {"hook_dense": self.HOOKS["hook_dense"], "hook_act": self.HOOKS["hook_act"]})
         self.ln = placed(make_norm(cfg), f"MLM head: {NORM_TITLES[cfg.norm_type].replace('Layer', 'layer')}")
-        self.d_model, self.act_fn = cfg.d_model, "silu" if cfg.act_fn == "swiglu" else cfg.act_fn
+        self.d_model = cfg.d_model
 
     def step_info(self, leaf: str) -> dict:
         """Title and sentence of the head's capture points as steps of the forward pass (model/steps.py)."""

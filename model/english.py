@@ -46,14 +46,18 @@ def streams(tok: BPETokenizer, part: str) -> dict[str, np.ndarray]:
     return out
 
 
-def repeated_random_batch(rng: random.Random, n: int, vocab: int, specials: set[int], eot_id: int
-                          ) -> tuple[torch.Tensor, int]:
+def _by_size(data: dict[str, np.ndarray]) -> tuple[list[str], list[int]]:
+    """The sources and their sizes: `data[rng.choices(*_by_size(data))[0]]` draws a stream in proportion."""
+    names = sorted(data)
+    return names, [len(data[k]) for k in names]
+
+
+def repeated_random_batch(rng: random.Random, n: int, ordinary: list[int], eot_id: int) -> tuple[torch.Tensor, int]:
     """`n` short sequences `end-of-text r_1 … r_L r_1 … r_L` of L random ordinary tokens (L drawn from
-    SYNTH_MIN-SYNTH_MAX, the same for the batch): the probe's input (model/probes.py), short. Returns the
-    [n, 1 + 2L] tokens and L. Only copying the first run predicts the second, so its loss is what an induction
+    SYNTH_MIN-SYNTH_MAX, the same for the batch) drawn from `ordinary` (probes.ordinary_ids): the probe's input
+    (model/probes.py), short. Returns the [n, 1 + 2L] tokens and L. Only copying the first run predicts the second, so its loss is what an induction
     head lowers; short sequences make the head form sooner (the time to find the right key among T grows with T)."""
     length = rng.randint(SYNTH_MIN, SYNTH_MAX)
-    ordinary = [t for t in range(vocab) if t not in specials]
     rows = []
     for _ in range(n):
         run = [ordinary[rng.randrange(len(ordinary))] for _ in range(length)]
@@ -67,11 +71,10 @@ def repeated_text_batch(data: dict[str, np.ndarray], rng: random.Random, n: int,
     from SYNTH_MIN-SYNTH_MAX, the same for the batch; sources weighted by size) written twice. The first copy is
     ordinary text to predict, the second is what an induction head predicts. Returns the tokens and L."""
     length = rng.randint(SYNTH_MIN, SYNTH_MAX)
-    names = sorted(data)
-    weights = [len(data[k]) for k in names]
+    sources = _by_size(data)
     rows = []
     for _ in range(n):
-        stream = data[rng.choices(names, weights)[0]]
+        stream = data[rng.choices(*sources)[0]]
         start = rng.randrange(len(stream) - length)
         run = stream[start:start + length].tolist()
         rows.append([eot_id] + run + run)
@@ -81,11 +84,10 @@ def repeated_text_batch(data: dict[str, np.ndarray], rng: random.Random, n: int,
 def sample_batch(data: dict[str, np.ndarray], rng: random.Random, batch: int, n_ctx: int,
                  p_repeat: float) -> torch.Tensor:
     """[batch, n_ctx + 1] windows (inputs are [:, :-1], labels [:, 1:])."""
-    names = sorted(data)
-    weights = [len(data[n]) for n in names]
+    sources = _by_size(data)
     rows = []
     for _ in range(batch):
-        stream = data[rng.choices(names, weights)[0]]
+        stream = data[rng.choices(*sources)[0]]
         start = rng.randrange(len(stream) - n_ctx - 1)
         w = stream[start:start + n_ctx + 1].copy()
         if rng.random() < p_repeat:

@@ -52,8 +52,9 @@ def markdown(directory: Path = zoo.CHECKPOINT_DIR, with_samples: bool = True) ->
     for src, loss in met["heldout_loss"].items():
         b = met["bigram_loss"][src]
         lines.append(f"| {src} | {loss:.3f} | {b['loss']:.3f} (λ {b['lambda']}) | {loss - b['loss']:+.3f} |")
-    synth = (f", and {tr['synth_batch']} short random sequences written twice (model/english.py "
-             f"`repeated_random_batch`)" if tr.get("synth_batch") else "")
+    made_of = {"random": "random sequences", "text": "text passages"}[tr.get("synth_source", "random")]
+    synth = (f", and {tr['synth_batch']} short {made_of} written twice (weight {tr.get('synth_weight', 1.0)}, "
+             f"model/english.py)" if tr.get("synth_batch") else "")
     lines += ["", f"{tr['steps']:,} steps of {tr['batch']} windows × 128 tokens{synth}, {tr['threads']} thread, "
               f"{tr['seconds'] / 60:.0f} minutes; {tr['p_repeat']:.0%} of the windows hold a repeated passage.", "",
               "### Heads (generic probes, model/probes.py)", "", "| behaviour | best head | score |", "|---|---|---|"]

@@ -23,11 +23,16 @@ N_SEQUENCES = 16
 THRESHOLD = 0.3  # a head is labelled with a behaviour when its score reaches this
 
 
+def ordinary_ids(vocab_size: int, specials: set[int]) -> list[int]:
+    """Every token id that is not a special token: what random probe (and training) tokens are drawn from."""
+    return [i for i in range(vocab_size) if i not in specials]
+
+
 def repeated_random_tokens(vocab_size: int, bos_id: int, specials: set[int], length: int = PROBE_LEN,
                            n: int = N_SEQUENCES, seed: int = PROBE_SEED) -> torch.Tensor:
     """[n, 1 + 2·length] sequences `bos r r` of random non-special tokens, the same for every call."""
     g = torch.Generator().manual_seed(seed)
-    allowed = torch.tensor([i for i in range(vocab_size) if i not in specials])
+    allowed = torch.tensor(ordinary_ids(vocab_size, specials))
     r = allowed[torch.randint(len(allowed), (n, length), generator=g)]
     return torch.cat([torch.full((n, 1), bos_id), r, r], dim=1)
 

@@ -211,6 +211,7 @@ class _EnglishTask:
             raise RuntimeError(f"the BPE trained now differs from the shipped {shipped}: the corpus changed?")
         self.train, self.held = english.streams(self.tok, "train"), english.streams(self.tok, "heldout")
         self.rng = random.Random(recipe.seed + 2)
+        self.ordinary = probes.ordinary_ids(len(self.tok), self.tok.specials)  # the random sequences' tokens
 
     def loss(self, model) -> torch.Tensor:
         seq = english.sample_batch(self.train, self.rng, self.recipe.batch, model.cfg.n_ctx, self.recipe.p_repeat)
@@ -222,8 +223,7 @@ class _EnglishTask:
                 rep, length = english.repeated_text_batch(self.train, self.rng, r.synth_batch, self.tok.eot_id)
                 first = 0  # every label: the first copy is text to predict, the second is a copy
             else:
-                rep, length = english.repeated_random_batch(self.rng, r.synth_batch, len(self.tok),
-                                                            self.tok.specials, self.tok.eot_id)
+                rep, length = english.repeated_random_batch(self.rng, r.synth_batch, self.ordinary, self.tok.eot_id)
                 first = length + 1  # the second copy after its first token: nothing else predicts random tokens
             out = model(rep[:, :-1])[:, first:]
             synth = F.cross_entropy(out.reshape(-1, out.shape[-1]), rep[:, first + 1:].reshape(-1))
