@@ -227,6 +227,17 @@ class ModelRegistry(Mapping):
             self._info[model_id] = info
         return info
 
+    def infos(self) -> list[ModelInfo]:
+        """`info` of every served model, in order, leaving out a model whose configuration cannot be read (its
+        own URL says why): what the model listing and the pages' model menus show."""
+        out = []
+        for model_id in self.ids:
+            try:
+                out.append(self.info(model_id))
+            except ModelUnavailable:
+                continue
+        return out
+
     def _make_room(self, need: int, model_id: str) -> None:
         """Evict loaded Hugging Face models, least recently used first, until `need` more bytes fit the budget
         (caller holds the lock). A model larger than the whole budget is refused."""

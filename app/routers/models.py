@@ -13,7 +13,7 @@ from app.routing import resource_router
 from app.schemas import ModelDetail, ModelSummary, error_responses
 from model.glossary import activation_names
 from model.hooks import HookPoint, public_name
-from model.registry import ModelInfo, ModelUnavailable
+from model.registry import ModelInfo
 from model.tokenizer import WordTokenizer
 from model.zoo import LoadedModel
 
@@ -45,13 +45,7 @@ def summary(m: LoadedModel | ModelInfo) -> dict:
 def list_models(models: Models):
     """Every served model, the default first (configurations only; nothing is loaded). A model whose
     configuration cannot be read is left out (its own URL says why)."""
-    out = []
-    for i in models:
-        try:
-            out.append(summary(models.info(i)))
-        except ModelUnavailable:
-            continue
-    return out
+    return [summary(info) for info in models.infos()]
 
 
 @router.get("/models/{model_id:path}", response_model=ModelDetail, responses=error_responses(404))

@@ -46,7 +46,7 @@ def page(path: str, template: str, title: str, nav: str | None = None):
         return templates.TemplateResponse(request, template, {
             "title": title, "pages": [p for p in PAGES if p[3]], "path": path,
             "models": [{"id": m.id, "arch": m.cfg.arch, "description": m.description}
-                       for m in map(models.info, models)],  # configurations only: nothing is loaded
+                       for m in models.infos()],  # configurations only: nothing is loaded; unreadable ones left out
             "default_model": default_model(request),
             "limits": {"text_chars": MAX_TEXT_CHARS}, "plotly_src": PLOTLY_SRC,
         })

@@ -156,3 +156,17 @@ def test_token_strings_by_id(hf_client):
     for bad in ("-1", str(loaded.cfg.vocab_size), "x", ""):
         r = hf_client.get(f"/api/v1/models/tiny-llama/tokens?ids={bad}")
         assert r.status_code == 422 and r.json()["error"]["code"] in ("invalid_ids", "validation_error"), r.text
+
+
+def test_pages_and_listing_leave_out_a_model_that_cannot_be_read(tmp_path):
+    """A served model whose config cannot be read any more is left out of /api/v1/models and the pages' menus;
+    the pages still render (they used to answer 500)."""
+    path, _ = test_convert_llama.checkpoint(tmp_path / "tiny-llama", "llama")
+    with TestClient(create_app(Settings(models=("tiny-gpt", f"hf:{path}")))) as c:
+        (path / "config.json").unlink()
+        assert [m["id"] for m in c.get("/api/v1/models").json()] == ["tiny-gpt"]
+        page = c.get("/glossary")
+        assert page.status_code == 200
+        import re
+        menu = json.loads(re.search(r'<script id="xray-models" type="application/json">(.*?)</script>', page.text).group(1))
+        assert [m["id"] for m in menu["models"]] == ["tiny-gpt"]

@@ -133,3 +133,15 @@ def test_a_cache_entry_without_weights_says_so(tmp_path, monkeypatch):
     assert reg.info("org/partial").cfg.n_layers == 1  # the config is enough for a listing
     with pytest.raises(ModelUnavailable, match="holds no weights"):
         reg.model("org/partial")
+
+
+def test_infos_leave_out_a_model_whose_config_became_unreadable(tmp_path):
+    """The model listing and the pages' menus (both `infos`) skip a model whose config.json went away after start,
+    and its own `info` says why."""
+    path = tiny_gpt2(tmp_path / "m0")
+    reg = ModelRegistry(f"tiny-gpt,hf:{path}")
+    assert list(reg) == ["tiny-gpt", "m0"]
+    (path / "config.json").unlink()
+    assert [i.id for i in reg.infos()] == ["tiny-gpt"]
+    with pytest.raises(ModelUnavailable, match="could not be read"):
+        reg.info("m0")
