@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import orjson
 import torch
+from fastapi.responses import Response
 
 
 def round_sig(t: torch.Tensor, digits: int) -> np.ndarray:
@@ -32,3 +33,9 @@ def dumps(out: dict) -> bytes:
     numbers as `json.dumps` of the rounded lists) and non-finite values become null. ~20x faster than
     nested lists + json.dumps on a full trace (bench/forward.py)."""
     return orjson.dumps(out, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def json_response(out: dict) -> Response:
+    """`out` written by `dumps` as the response itself (the route's response_model documents the shape;
+    re-validating large arrays of floats would be slow)."""
+    return Response(dumps(out), media_type="application/json")

@@ -72,10 +72,9 @@ def require_masked_lm(loaded: LoadedModel) -> str:
     return mask
 
 
-def masked_position(loaded: LoadedModel, ids: list[int], position: int | None) -> tuple[int, list[int]]:
-    """(the position to predict, every mask position): the text must hold a mask token, and `position`
-    (default: the first mask) must be one."""
-    mask = require_masked_lm(loaded)
+def masked_position(loaded: LoadedModel, mask: str, ids: list[int], position: int | None) -> tuple[int, list[int]]:
+    """(the position to predict, every mask position): the text must hold the mask token `mask` (what
+    `require_masked_lm` returned), and `position` (default: the first mask) must be one."""
     masks = [i for i, t in enumerate(ids) if t == loaded.tokenizer.mask_id]
     if not masks:
         raise ApiError(422, "no_mask", f"the text has no {mask} token; write {mask} (exactly so) where {loaded.id} "

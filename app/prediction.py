@@ -5,16 +5,10 @@ json.dumps and ~2 ms as numpy arrays through orjson, the same numbers (shortest 
 from __future__ import annotations
 
 import torch
-from fastapi.responses import Response
 
 from model.sampling import filter_logits, top_candidates
 
-from .encoding import dumps
 from .schemas import PredictionParams
-
-
-def json_response(out: dict) -> Response:
-    return Response(dumps(out), media_type="application/json")
 
 
 def prediction(row: torch.Tensor, body: PredictionParams, vocab: list[str]) -> dict:

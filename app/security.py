@@ -11,6 +11,11 @@ STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-i
               "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; "
               "form-action 'self'")
 
+HEADERS = [(b"content-security-policy", STRICT_CSP.encode()), (b"x-content-type-options", b"nosniff"),
+           (b"referrer-policy", b"strict-origin-when-cross-origin"), (b"x-frame-options", b"DENY")]
+_REPLACED = {k for k, _ in HEADERS}
+
+
 class SecurityHeaders:
     def __init__(self, app):
         self.app = app
@@ -18,15 +23,10 @@ class SecurityHeaders:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        csp = STRICT_CSP
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", [])
-                           if k.lower() not in (b"content-security-policy", b"x-content-type-options",
-                                                b"referrer-policy", b"x-frame-options")]
-                headers += [(b"content-security-policy", csp.encode()), (b"x-content-type-options", b"nosniff"),
-                            (b"referrer-policy", b"strict-origin-when-cross-origin"), (b"x-frame-options", b"DENY")]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _REPLACED] + HEADERS
                 message = {**message, "headers": headers}
             await send(message)
 

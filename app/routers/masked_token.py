@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from app.deps import BodyModel
 from app.inputs import masked_position, require_masked_lm, source_ids
-from app.prediction import json_response, prediction
+from app.encoding import json_response
+from app.prediction import prediction
 from app.routing import resource_router
 from app.schemas import MaskedTokenIn, MaskedTokenOut, error_responses
 from model.transformer import run_with_cache
@@ -19,10 +20,10 @@ def masked_token(body: MaskedTokenIn, loaded: BodyModel):
     the mask). The filters and the answer are those of /next-token. Refused with 422: a decoder or
     encoder-decoder model (`not_masked_lm`), a text without a mask token (`no_mask`), a `position` that is not
     a mask token of the text (`invalid_position`)."""
-    require_masked_lm(loaded)
+    mask = require_masked_lm(loaded)
     src = source_ids(loaded, body.text)
     ids = src.tolist()
-    position, masks = masked_position(loaded, ids, body.position)
+    position, masks = masked_position(loaded, mask, ids, body.position)
     logits, _ = run_with_cache(loaded.model, src, names=[])
     return json_response({"model": loaded.id, "tokens": loaded.tokenizer.decode(ids), "position": position,
                           "mask_positions": masks, **prediction(logits[position], body, loaded.tokenizer.vocab)})

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from app.deps import BodyModel
 from app.inputs import require_next_token, source_ids, target_ids
-from app.prediction import json_response, prediction
+from app.encoding import json_response
+from app.prediction import prediction
 from app.routing import resource_router
 from app.schemas import NextTokenIn, NextTokenOut, error_responses
 from model.transformer import run_with_cache

@@ -5,10 +5,8 @@ from __future__ import annotations
 import fnmatch
 import math
 
-from fastapi.responses import Response
-
 from app.deps import BodyModel, ResidCacheDep
-from app.encoding import dumps, round_sig
+from app.encoding import json_response, round_sig
 from app.errors import ApiError, suggest
 from app.inputs import source_ids, target_ids
 from app.resid_cache import resume_args
@@ -89,5 +87,4 @@ def trace(body: TraceIn, loaded: BodyModel, resid_cache: ResidCacheDep):
         out["target_tokens"] = loaded.tokenizer.decode(tgt.tolist())
     out["activations"] = {name: {"dims": dims_of(name, loaded.model), "shape": list(t.shape), "data": round_sig(t, body.precision)}
                           for name, t in cache.items()}
-    # serialized directly (the response_model documents the shape; re-validating millions of floats would be slow)
-    return Response(dumps(out), media_type="application/json")
+    return json_response(out)

@@ -17,7 +17,7 @@ import { heatmap, bars } from './heatmap.js';
 import { whenIdle } from './chart.js';
 import { fillToken, tokenLabel, tokensText } from './tokens.js';
 import { showUnknown } from './unk.js';
-import { $, isEncDec, notice, startPage } from './page.js';
+import { $, notice, startPage } from './page.js';
 import { param } from './url-state.js';
 import { ENGLISH } from './examples.js';
 

@@ -19,13 +19,6 @@ export function maskIndex(text, mask, ordinal) {
   return at;
 }
 
-/** How many times `mask` occurs in `text`. */
-export function countMasks(text, mask) {
-  let n = 0;
-  for (let at = text.indexOf(mask); at >= 0; at = text.indexOf(mask, at + mask.length)) n += 1;
-  return n;
-}
-
 /** `text` with its `ordinal`-th `mask` replaced by `token` (see above); null when the text has no such mask. */
 export function fillMask(text, mask, ordinal, token, special = false) {
   const at = maskIndex(text, mask, ordinal);

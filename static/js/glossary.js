@@ -4,13 +4,12 @@
 import { modelInfo } from './api.js';
 import { el } from './dom.js';
 import { param } from './url-state.js';
-import { $, startPage } from './page.js';
+import { $, ARCH_LABEL, startPage } from './page.js';
 
 let info = null;
 let page = null;
 let stepOf = new Map();  // activation name -> the model's step for it (GET /api/v1/models/{id}: steps)
 let stageTitle = new Map();  // stage id -> title
-const ARCH = { decoder: 'decoder-only', encoder: 'encoder-only', encoder_decoder: 'encoder-decoder' };
 
 // Size of each dim from the config ("pos" and friends: one per token, not fixed).
 function dimText(dim, cfg) {
@@ -88,7 +87,7 @@ function render() {
   $('glossary-table').replaceChildren(el('thead', {}, [head]), el('tbody', {}, rows));
   $('status').textContent = words.length
     ? `${shown.length} of ${all.length} activation names of ${info.id} match "${state.q.trim()}"`
-    : `${all.length} activation names of ${info.id} (${ARCH[info.arch] || info.arch}, ${info.config.n_layers} layers)`;
+    : `${all.length} activation names of ${info.id} (${ARCH_LABEL[info.arch] || info.arch}, ${info.config.n_layers} layers)`;
   page.save();
 }
 

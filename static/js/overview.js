@@ -5,7 +5,7 @@
 import { getJSON, modelInfo } from './api.js';
 import { draw, markFirstPicture, PALETTE, ticks, title, widthOf } from './chart.js';
 import { el } from './dom.js';
-import { $, startPage } from './page.js';
+import { $, ARCH_LABEL, startPage } from './page.js';
 import { param } from './url-state.js';
 
 const OUT_HOOK = { embed: 'hook_embed', pos_embed: 'hook_pos_embed', ln1: 'hook_out', ln2: 'hook_out',
@@ -13,7 +13,6 @@ const OUT_HOOK = { embed: 'hook_embed', pos_embed: 'hook_pos_embed', ln1: 'hook_
   mlp: 'hook_mlp_out', unembed: 'hook_logits' };
 const TITLE = { embed: 'Token embedding', pos_embed: 'Positional encoding', ln1: 'Layer norm', ln2: 'Layer norm', ln_cross: 'Layer norm',
   ln_final: 'Final layer norm', attn: 'Self-attention', cross_attn: 'Cross-attention', mlp: 'Feed-forward (FFN)', unembed: 'Unembedding → logits' };
-const ARCH = { decoder: 'decoder-only', encoder: 'encoder-only', encoder_decoder: 'encoder-decoder' };
 const prod = (shape) => shape.reduce((a, b) => a * b, 1);
 
 // "blocks.0.attn.W_Q" -> { scope: "blocks.0", module: "attn", path: "blocks.0.attn" }; "decoder.ln_final.w" -> scope "decoder"
@@ -124,7 +123,7 @@ async function run(page) {
       el('div', { className: 'd', textContent: `out [pos, d_vocab=${cfg.vocab_size}] · no params` })]));
   $('diagram').replaceChildren(...nodes);
   markFirstPicture();  // the diagram is the page's picture; the parameter chart follows
-  $('status').textContent = `${id}: ${ARCH[cfg.arch] || cfg.arch}, ${cfg.n_layers} layers, d_model ${cfg.d_model}, ${cfg.n_heads} heads, d_mlp ${cfg.d_mlp}, vocabulary ${cfg.vocab_size} · ${w.n_params.toLocaleString('en')} parameters in all`;
+  $('status').textContent = `${id}: ${ARCH_LABEL[cfg.arch] || cfg.arch}, ${cfg.n_layers} layers, d_model ${cfg.d_model}, ${cfg.n_heads} heads, d_mlp ${cfg.d_mlp}, vocabulary ${cfg.vocab_size} · ${w.n_params.toLocaleString('en')} parameters in all`;
   $('status').dataset.total = w.n_params;
   const groups = [...mods.values()].filter((m) => m.n_params > 0).sort((a, b) => (a.module === 'unembed') - (b.module === 'unembed'));
   const labels = groups.map((m) => m.path);

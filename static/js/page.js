@@ -16,6 +16,8 @@ import { defaults, embeddedModels, readState, writeState } from './url-state.js'
 
 export const $ = (id) => document.getElementById(id);
 export const boot = embeddedModels();
+/** What each `arch` is called on the pages. */
+export const ARCH_LABEL = { decoder: 'decoder-only', encoder: 'encoder-only', encoder_decoder: 'encoder-decoder' };
 export const archOf = (id) => (boot.models.find((m) => m.id === id) || {}).arch || 'decoder';
 export const isEncDec = (id) => archOf(id) === 'encoder_decoder';
 

@@ -10,7 +10,7 @@
 // token replaces the chosen [MASK] in the text (fill-mask.js) and the page predicts the next [MASK] left.
 import { modelInfo, postJSON } from './api.js';
 import { draw as drawPlot, restyle, title } from './chart.js';
-import { countMasks, fillMask } from './fill-mask.js';
+import { fillMask } from './fill-mask.js';
 import { filterLogits, rankByLogit, mulberry32, sampleIndex } from './filtering.js';
 import { $, archOf, isEncDec, startPage } from './page.js';
 import { fillToken, tokenLabel, tokenNode, tokenPlotly, tokensText } from './tokens.js';
@@ -424,7 +424,7 @@ async function fillOne(seed) {
   state.text = text;
   state.position = null;
   $('text').value = text;
-  if (!countMasks(text, mask)) {
+  if (!text.includes(mask)) {
     // nothing left to predict: show the text as filled and stop (the chart is the last prediction)
     filled = [];
     $('prompt-view').replaceChildren(el('div', [text]));

@@ -13,7 +13,7 @@ import { param } from './url-state.js';
 // Sentences written for this page: everyday English, accents, emoji, right-to-left scripts, a passage said twice,
 // control characters and the end-of-text token's spelling typed as text.
 const EXAMPLES = [
-  { label: 'Everyday English', text: 'The bakery on Elm Street sells out of rye bread before nine.', subword: true,
+  { label: 'Everyday English', text: 'The bakery on Elm Street sells out of rye bread before nine.',
     note: 'Common words are one piece each; a rarer name may take two or three.' },
   { label: 'Accents', text: 'Zoë and José shared a crème brûlée at the café in Malmö.', bytes: true,
     note: 'An accented letter is two bytes; where the vocabulary has no piece for the pair, each byte is its own piece.' },
@@ -22,12 +22,11 @@ const EXAMPLES = [
   { label: 'Right to left', text: 'Good morning is בוקר טוב in Hebrew and صباح الخير in Arabic.', bytes: true,
     note: 'The Hebrew and Arabic letters are drawn right to left in the text, but the pieces come in the order they are stored, first letter first.' },
   { label: 'A repeated passage', text: 'The blue kite caught the wind above the harbour wall. The blue kite caught the wind above the harbour wall.',
-    subword: true,
     note: 'The second copy is cut into the same pieces as the first, except its first word, which now has a space in front. '
       + 'A model with an induction head uses such repeats to predict what comes next (see the Attention page).' },
   { label: 'Tabs and new lines', text: 'if pears > 3:\n\tprint("too many")  # two spaces\n', bytes: true,
     note: 'Invisible characters are pieces too: ↵ is a new line, → a tab, and each · a space.' },
-  { label: 'Numbers', text: 'In 1987 the 747 flew 13,450 km in 16.5 hours.', subword: true,
+  { label: 'Numbers', text: 'In 1987 the 747 flew 13,450 km in 16.5 hours.',
     note: 'Numbers are cut into short runs of digits, not read as quantities.' },
   { label: 'A special token, typed', text: 'Typing <|endoftext|> here is only text.', bytes: true,
     note: 'Typed, the end-of-text marker is only ordinary characters; the model\'s real end-of-text token is added by the program, never by what you type.' },
